@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""ShiftDesk's launcher: `python3 dev.py demo` and `python3 dev.py test` on a machine with only Python and git.
+
+Both create `.venv`, install the locked dependencies (requirements.lock, or requirements-dev.lock for tests)
+and then do their job. Nothing here needs anything but the standard library, because it runs before the
+dependencies exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+VAR = Path(os.environ.get("SHIFTDESK_VAR_DIR", ROOT / "var"))
+
+
+def log(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def run(*args: str | os.PathLike, env: dict | None = None, check: bool = True) -> int:
+    return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check).returncode
+
+
+def install(dev: bool) -> None:
+    """Create the venv and install the lock file; skipped when the lock has not changed since last time."""
+    if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py runs first, on whatever python3 is there
+        sys.exit("ShiftDesk needs Python 3.11 or newer")
+    lock = ROOT / ("requirements-dev.lock" if dev else "requirements.lock")
+    stamp = VENV / f".installed-{lock.name}"
+    digest = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest and PY.exists():
+        return
+    if not PY.exists():
+        log("creating .venv")
+        run(sys.executable, "-m", "venv", VENV)
+    log(f"installing {lock.name} (first run takes a few minutes)")
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", lock)
+    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "-e", ".")
+    stamp.write_text(digest)
+
+
+def ensure_chromium() -> None:
+    """Browser tests use Debian's Chromium (Playwright's own browser download does not work here)."""
+    chromium = os.environ.get("SHIFTDESK_CHROMIUM", "/usr/bin/chromium")
+    if Path(chromium).exists():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(
+            f"Chromium is missing at {chromium}: install Debian's `chromium` package (apt-get install chromium)"
+        )
+    log("installing Chromium from Debian's packages")
+    run("apt-get", "update", "-qq")
+    run(
+        "apt-get", "install", "-y", "-qq", "chromium", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    )
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    install(dev=True)
+    ensure_chromium()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    db = env.get("DATABASE_URL", "sqlite (default)")
+    log(f"running the test suite on {db.split('@')[-1]}")
+    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "tests", "bench", "dev.py")
+    # Two pytest processes: Playwright's sync API leaves an event loop on the main thread, which breaks the
+    # asyncio.run() of later tests (msgraph-sdk, the emulator's concurrency tests), so browser tests go last,
+    # alone. Each writes a JUnit report; the closing line adds both up.
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    worst = 0
+    for phase, marker in (("main", "not browser"), ("browser", "browser")):
+        report = VAR / f"pytest-{phase}.xml"
+        VAR.mkdir(parents=True, exist_ok=True)
+        code = run(
+            PY, "-m", "pytest", "-m", marker, f"--junitxml={report}", *args.pytest_args, env=env, check=False
+        )
+        if code == 5:  # no test selected in this phase (e.g. a path given on the command line)
+            continue
+        worst = max(worst, code)
+        for key, value in junit_totals(report).items():
+            totals[key] += value
+    print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
+    return worst
+
+
+def junit_totals(report: Path) -> dict[str, int]:
+    import xml.etree.ElementTree as ET
+
+    if not report.exists():
+        return {"passed": 0, "failed": 1, "skipped": 0}  # pytest died before writing: count it as a failure
+    suite = ET.parse(report).getroot()  # noqa: S314 -- our own pytest just wrote it
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    tests, failed = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    skipped = int(suite.get("skipped", 0))
+    return {"passed": tests - failed - skipped, "failed": failed, "skipped": skipped}
+
+
+# --- demo ------------------------------------------------------------------------------------------------------
+
+EMULATOR_PORT = int(os.environ.get("SHIFTDESK_EMULATOR_PORT", "8443"))
+WEB_PORT = int(os.environ.get("SHIFTDESK_WEB_PORT", "8000"))
+
+
+def wait_for(url: str, context: ssl.SSLContext | None, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, context=context, timeout=2).close()  # noqa: S310 -- our own http(s) URL
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not come up within {seconds:.0f} s") from None
+            time.sleep(0.3)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    install(dev=False)
+    VAR.mkdir(parents=True, exist_ok=True)
+    emulator_dir = VAR / "emulator"
+    emulator_url = f"https://localhost:{EMULATOR_PORT}"
+    web_url = f"http://127.0.0.1:{WEB_PORT}"
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "MICROSOFT_LOGIN_URL": emulator_url,
+        "MICROSOFT_GRAPH_URL": emulator_url,
+        "MICROSOFT_CA_BUNDLE": str(emulator_dir / "ca.pem"),
+        "SHIFTDESK_PUBLIC_URL": web_url,
+    }
+    children: list[subprocess.Popen] = []
+
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    try:
+        log("starting the Microsoft 365 emulator")
+        children.append(
+            subprocess.Popen(
+                [
+                    str(VENV / "bin" / "m365emulator"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(EMULATOR_PORT),
+                    "--state-dir",
+                    str(emulator_dir),
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        ca_file = emulator_dir / "ca.pem"
+        deadline = time.monotonic() + 30
+        while not ca_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        context = ssl.create_default_context(cafile=str(ca_file))
+        wait_for(emulator_url + "/_emulator/openapi.json", context)
+
+        log("preparing the database and demo data")
+        run(PY, "manage.py", "migrate", "--noinput", "-v", "0", env=env)
+        run(PY, "manage.py", "seed_demo", env=env)
+        run(
+            PY,
+            "manage.py",
+            "seed_demo_emulator",
+            "--emulator",
+            emulator_url,
+            *(["--preregister"] if args.preregister else []),
+            env=env,
+        )
+
+        log("starting the sync worker, the free/busy refresher and the web server")
+        children.append(subprocess.Popen([str(PY), "manage.py", "syncworker"], cwd=ROOT, env=env))
+        children.append(subprocess.Popen([str(PY), "manage.py", "refreshbusy"], cwd=ROOT, env=env))
+        children.append(
+            subprocess.Popen(
+                [str(PY), "manage.py", "runserver", "--noreload", f"127.0.0.1:{WEB_PORT}"], cwd=ROOT, env=env
+            )
+        )
+        wait_for(web_url + "/login/", None)
+        logins = json.loads((VAR / "demo-logins.json").read_text())
+        print(DEMO_BANNER.format(web=web_url, emulator=emulator_url, ca=ca_file, **logins), flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = [c for c in children if c.poll() not in (None, 0)]
+        return 1 if failed else 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+DEMO_BANNER = """
+================================================================================================
+ ShiftDesk demo is running (Ctrl-C stops everything)
+
+ ShiftDesk                 {web}
+   Admin                   {admin_email} / {admin_password}
+   Regular staff           {staff_email} / {staff_password}
+
+ Microsoft 365 emulator    {emulator}
+   App registrations       {emulator}/portal/   (sign in as {tenant_admin_email} / {tenant_admin_password})
+   Outlook viewer          {emulator}/outlook/
+   Staff mailboxes         every demo staff member's ShiftDesk email, password {mailbox_password}
+   Its certificate comes from a local CA: {ca}
+   (your browser will warn once: trust that file, or accept the warning for this local address)
+
+ Follow the FAQ: Admin > Integrations shows the Redirect URL to register in the portal.
+================================================================================================
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="install everything and start the demo")
+    demo.add_argument(
+        "--preregister",
+        action="store_true",
+        help="register the app in the emulator and fill in Admin > Integrations for you",
+    )
+    sub.add_parser(
+        "test", help="install everything and run the whole test suite; other arguments go to pytest"
+    )
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra  # everything after `test` goes to pytest (-q, -k NAME, paths ...)
+    return {"demo": cmd_demo, "test": cmd_test}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""The /v1.0 ASGI app: authenticates the bearer token, routes by urls.ROUTES, throttles per app+mailbox,
+and renders results or Graph-shaped errors. `dispatch` is shared with $batch items."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from . import exceptions as exc
+from . import timezones as tz
+
+log = logging.getLogger("m365emulator.graph")
+JSON_TYPE = (
+    b"application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+)
+DIAG = (
+    b'{"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"5","ScaleUnit":"000","RoleInstance":"EMU"}}'
+)
+READ_SCOPES = frozenset(
+    {
+        "Calendars.Read",
+        "Calendars.ReadWrite",
+        "Calendars.Read.Shared",
+        "Calendars.ReadWrite.Shared",
+        "Calendars.ReadBasic",
+    }
+)
+WRITE_SCOPES = frozenset({"Calendars.ReadWrite", "Calendars.ReadWrite.Shared"})
+SHARED_SCOPES = frozenset({"Calendars.Read.Shared", "Calendars.ReadWrite.Shared"})
+USER_SCOPES = frozenset(
+    {
+        "User.Read",
+        "User.ReadWrite",
+        "User.ReadBasic.All",
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+    }
+)
+OTHER_USER_SCOPES = frozenset(
+    {"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"}
+)
+
+
+@dataclass
+class Result:
+    status: int = 200
+    body: Any = None  # dict -> JSON; bytes/str -> raw; None -> empty
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    """One Graph request (a top-level HTTP request or one $batch item)."""
+
+    state: Any
+    method: str
+    path: str  # below /v1.0, e.g. /me/events/AAMk...
+    params: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    raw_body: bytes | None
+    base: str  # https://host:port/v1.0
+    scope: dict | None = None
+    claims: Any = None
+    user: Any = None  # the directory User whose mailbox the path names
+    user_prefix: str = "/me"
+    _json: Any = None
+    _parsed: bool = False
+
+    @property
+    def graph(self) -> Any:
+        return self.state.graph
+
+    def json(self) -> Any:
+        if not self._parsed:
+            self._parsed = True
+            if self.raw_body is None or self.raw_body in (b"", ""):
+                self._json = None
+            elif isinstance(self.raw_body, (dict, list)):
+                self._json = self.raw_body
+            else:
+                try:
+                    self._json = json.loads(self.raw_body)
+                except (ValueError, UnicodeDecodeError):
+                    raise exc.bad_request(
+                        "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
+                    ) from None
+        return self._json
+
+    def body_object(self) -> dict:
+        data = self.json()
+        if data is None:
+            raise exc.bad_request("Empty Payload. JSON content expected.")
+        if not isinstance(data, dict):
+            raise exc.bad_request("Unable to read JSON request payload: a JSON object is expected.")
+        return data
+
+    def prefer(self) -> dict[str, str]:
+        raw = self.headers.get("prefer", "")
+        out: dict[str, str] = {}
+        for part in raw.split(","):
+            key, _, value = part.strip().partition("=")
+            if key:
+                out[key.strip().lower()] = value.strip().strip('"')
+        return out
+
+    def out_zone(self, applied: dict[str, str]) -> str:
+        name = self.prefer().get("outlook.timezone")
+        if name and tz.is_known(name):
+            applied["Preference-Applied"] = f'outlook.timezone="{name}"'
+            return name
+        return "UTC"
+
+    def page_size(self, applied: dict[str, str], default: int = 10) -> int:
+        value = self.prefer().get("odata.maxpagesize")
+        if value and value.isdigit() and int(value) > 0:
+            size = min(int(value), 1000)
+            applied["Preference-Applied"] = ", ".join(
+                filter(None, [applied.get("Preference-Applied"), f"odata.maxpagesize={size}"])
+            )
+            return size
+        return default
+
+    def link(self, path: str, params: dict[str, str]) -> str:
+        return f"{self.base}{quote(path, safe='/$()=,')}?{urlencode(params, quote_via=quote, safe='$()')}"
+
+    def context(self, suffix: str) -> str:
+        return f"{self.base}/$metadata#{suffix}"
+
+    def user_context(self) -> str:
+        return f"users('{self.user.oid}')"
+
+    def mailbox(self) -> Any:
+        return self.graph.ensure_mailbox(self.user)
+
+
+def error_body(err: exc.GraphError, headers: dict[str, str]) -> dict:
+    return {
+        "error": {
+            "code": err.code,
+            "message": err.message,
+            "innerError": {
+                "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": headers.get("request-id", ""),
+                "client-request-id": headers.get("client-request-id", ""),
+            },
+        }
+    }
+
+
+def _token_error(err: Any, raw: str) -> exc.GraphError:
+    if getattr(err, "kind", "") == "expired":
+        return exc.unauthenticated("Access token has expired or is not yet valid.")
+    if "audience" in getattr(err, "message", "").lower():
+        return exc.unauthenticated("Access token validation failure. Invalid audience.")
+    if raw.count(".") != 2:
+        return exc.unauthenticated(
+            "IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format."
+        )
+    return exc.unauthenticated("Access token validation failure.")
+
+
+def authenticate(ctx: Ctx) -> None:
+    from m365emulator.tokens import TokenError, verify_access_token
+
+    header = ctx.headers.get("authorization", "")
+    scheme, _, raw = header.partition(" ")
+    raw = raw.strip()
+    if not header or scheme.lower() != "bearer" or not raw:
+        raise exc.unauthenticated("Access token is empty.")
+    try:
+        ctx.claims = verify_access_token(ctx.state, raw)
+    except TokenError as err:
+        raise _token_error(err, raw) from None
+    user = ctx.state.directory.users.get(ctx.claims.oid)
+    if not ctx.claims.app_only and (user is None or not getattr(user, "enabled", True)):
+        raise exc.unauthenticated("Access token validation failure.")
+
+
+def resolve_user(ctx: Ctx, segment: str | None) -> None:
+    """Bind ctx.user: the signed-in user for /me, else /users/{id|userPrincipalName}."""
+    directory = ctx.state.directory
+    claims = ctx.claims
+    if segment is None:
+        if claims.app_only:
+            raise exc.bad_request("/me request is only valid with delegated authentication flow.")
+        ctx.user = directory.users[claims.oid]
+        ctx.user_prefix = "/me"
+        return
+    user = directory.users.get(segment) or directory.user_by_login(segment)
+    if user is None or user.tenant_id != claims.tid:
+        raise exc.invalid_user(segment)
+    ctx.user = user
+    ctx.user_prefix = f"/users/{segment}"
+
+
+def require(ctx: Ctx, kind: str) -> None:
+    """Scope checks as Graph makes them; other users' calendars need *.Shared (delegated) or app roles."""
+    scopes = ctx.claims.scopes
+    other = ctx.user is not None and ctx.user.oid != ctx.claims.oid and not ctx.claims.app_only
+    if kind == "user":
+        if not scopes & (OTHER_USER_SCOPES if other else USER_SCOPES):
+            raise exc.directory_denied()
+        return
+    wanted = WRITE_SCOPES if kind == "write" else READ_SCOPES
+    if other:
+        wanted = wanted & SHARED_SCOPES
+    if not scopes & wanted:
+        raise exc.access_denied()
+
+
+async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
+    """Route, authorize, throttle and run one request; GraphError becomes a Graph error Result."""
+    from .urls import match
+
+    started = time.perf_counter()
+    request_id = ctx.headers.get("client-request-id") or str(uuid.uuid4())
+    out_headers = {"request-id": request_id, "client-request-id": request_id}
+    key = None
+    try:
+        authenticate(ctx)
+        handler, args, user_segment = match(ctx.method, ctx.path)
+        if user_segment is not False:
+            resolve_user(ctx, user_segment)
+        mailbox_oid = ctx.user.oid if ctx.user is not None else ctx.claims.oid
+        if mailbox_oid in ctx.graph.denied_mailboxes and not getattr(handler, "unthrottled", False):
+            raise exc.access_denied()  # the mailbox denies the app; a $batch envelope is not the mailbox's
+        if ctx.scope is not None:
+            from m365emulator.state import note_request
+
+            note_request(ctx.scope, ctx.claims.client_id, mailbox_oid)
+        if not getattr(handler, "unthrottled", False):  # $batch items count one by one, the batch not
+            key = ctx.graph.throttle.acquire(ctx.claims.client_id, mailbox_oid)
+        if latency:
+            await asyncio.sleep(latency)
+            latency = 0.0  # slept: an error raised by the handler must not sleep again
+        result = handler(ctx, *args)
+        if inspect.isawaitable(result):
+            result = await result
+    except exc.GraphError as err:
+        if latency and err.status != 429:  # injected latency delays error answers too (not throttling's)
+            await asyncio.sleep(latency)
+        out_headers.update(err.headers)
+        result = Result(err.status, error_body(err, out_headers))
+    except Exception:  # noqa: BLE001 - last resort: a Graph-shaped 500, never a stack trace
+        log.exception("unhandled error on %s %s", ctx.method, ctx.path)
+        err = exc.GraphError(500, "InternalServerError", "An internal server error occurred.")
+        result = Result(500, error_body(err, out_headers))
+    finally:
+        ctx.graph.throttle.release(key)
+    result.headers = {**out_headers, **result.headers}
+    if "idtype" in ctx.headers.get("prefer", "").lower():  # ids are immutable always, so the preference holds
+        applied = result.headers.get("Preference-Applied")
+        result.headers["Preference-Applied"] = ", ".join(filter(None, [applied, 'IdType="ImmutableId"']))
+    if ctx.scope is None:  # a $batch item: the request log counts it one by one, like throttling does
+        _log_item(ctx, result, started)
+    return result
+
+
+def _log_item(ctx: Ctx, result: Result, started: float) -> None:
+    log_ = getattr(ctx.state, "request_log", None)
+    if log_ is None:
+        return
+    claims = ctx.claims
+    log_.append(
+        {
+            "time": time.time(),
+            "method": ctx.method,
+            "path": "/v1.0" + ctx.path,
+            "query": urlencode(ctx.params),
+            "status": result.status,
+            "client_id": claims.client_id if claims else None,
+            "mailbox": ctx.user.oid if ctx.user is not None else (claims.oid if claims else None),
+            "ms": round((time.perf_counter() - started) * 1000, 3),
+            "batch": True,
+        }
+    )
+
+
+def encode(result: Result) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    headers = [(k.lower().encode(), str(v).encode()) for k, v in result.headers.items()]
+    if isinstance(result.body, (dict, list)):
+        raw = json.dumps(result.body, ensure_ascii=False, separators=(",", ":")).encode()
+        headers.append((b"content-type", JSON_TYPE))
+    elif isinstance(result.body, str):
+        raw = result.body.encode()
+        if not any(k == b"content-type" for k, _ in headers):
+            headers.append((b"content-type", b"text/plain; charset=utf-8"))
+    else:
+        raw = result.body or b""
+    headers.append((b"content-length", str(len(raw)).encode()))
+    headers.append((b"x-ms-ags-diagnostic", DIAG))
+    headers.append((b"odata-version", b"4.0"))
+    headers.append((b"cache-control", b"private"))
+    return raw, headers
+
+
+class GraphApp:
+    """Mounted at /v1.0. Raw ASGI for speed: one dict of headers, one JSON encode, no Request object."""
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        from m365emulator.faults import LATENCY_SCOPE_KEY
+
+        state = scope["app"].state.emulator
+        graph = state.graph
+        if graph.subscriptions and getattr(graph, "notify_loop", None) is None:
+            from .subscriptions import install  # subscriptions loaded from the state dir: deliver again
+
+            install(graph)
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        host = headers.get("host") or "graph.microsoft.com"
+        query = scope.get("query_string", b"").decode("latin-1")
+        ctx = Ctx(
+            state=state,
+            method=scope["method"],
+            path=path or "/",
+            params=dict(parse_qsl(query, keep_blank_values=True)),
+            headers=headers,
+            raw_body=body,
+            base=f"https://{host}/v1.0",
+            scope=scope,
+        )
+        result = await dispatch(ctx, scope.get(LATENCY_SCOPE_KEY, 0.0))
+        raw, out = encode(result)
+        await send({"type": "http.response.start", "status": result.status, "headers": out})
+        await send({"type": "http.response.body", "body": raw})

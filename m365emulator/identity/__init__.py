@@ -1,0 +1,1 @@
+"""The identity platform surface (login.microsoftonline.com v2): discovery, authorize, token, pages."""

@@ -1,0 +1,208 @@
+"""The Outlook viewer's routes: pick a mailbox, a calendar and a week; add, edit and delete events as the user
+(through the same Mailbox methods Graph uses, so ShiftDesk sees those changes like real Outlook edits)."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from m365emulator.graph import exceptions as exc
+from m365emulator.graph import timezones as tz
+from m365emulator.graph.models import Event, Mailbox, Occurrence
+
+from .page import page, week_grid
+
+E = html.escape
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.emulator
+
+
+def _mailbox(request: Request) -> Mailbox | None:
+    state = _state(request)
+    key = request.path_params["user"]
+    user = state.directory.users.get(key) or state.directory.user_by_login(key)
+    return state.graph.ensure_mailbox(user) if user else None
+
+
+def _week_start(raw: str | None, zone: Any) -> date:
+    try:
+        day = date.fromisoformat(raw) if raw else datetime.now(zone).date()
+    except ValueError:
+        day = datetime.now(zone).date()
+    return day - timedelta(days=day.weekday())
+
+
+async def index(request: Request) -> Response:
+    state = _state(request)
+    users = sorted(state.directory.users.values(), key=lambda u: u.user_principal_name)
+    rows = "".join(
+        f'<li><a href="/outlook/{E(u.user_principal_name)}">{E(u.display_name)}</a> '
+        f"<small>{E(u.user_principal_name)}</small></li>"
+        for u in users
+    )
+    body = f"<h1>Outlook (emulated)</h1><p>Pick a mailbox:</p><ul class=boxes>{rows or '<li>No users yet.</li>'}</ul>"
+    return HTMLResponse(page("Outlook", body))
+
+
+async def week(request: Request) -> Response:
+    box = _mailbox(request)
+    if box is None:
+        return HTMLResponse(page("Not found", "<h1>No such mailbox</h1>"), 404)
+    zone = tz.zone(box.time_zone)
+    with box.graph.lock:
+        cal_id = request.query_params.get("calendar")
+        cal = box.calendars.get(cal_id) if cal_id else None
+        cal = cal or box.default_calendar
+        monday = _week_start(request.query_params.get("week"), zone)
+        start = datetime.combine(monday, datetime.min.time(), zone).astimezone(UTC)
+        items = box.view(cal.id, start, start + timedelta(days=7))
+        entries = [_entry(box, item, zone) for item in items]
+        calendars = list(box.calendars.values())
+    base = f"/outlook/{E(box.address)}"
+    picker = "".join(
+        f'<a class="cal{" on" if c.id == cal.id else ""}" href="{base}?{urlencode({"calendar": c.id, "week": monday.isoformat()})}">'
+        f"{E(c.name)}</a>"
+        for c in calendars
+    )
+    nav = " ".join(
+        f'<a href="{base}?{urlencode({"calendar": cal.id, "week": (monday + timedelta(days=d)).isoformat()})}">{label}</a>'
+        for d, label in ((-7, "&larr; Previous week"), (7, "Next week &rarr;"))
+    )
+    form = _event_form(f"{base}/events", cal.id, monday, None, zone, calendars)
+    body = (
+        f"<header><h1>{E(box.display_name)}</h1><small>{E(box.address)} &middot; {E(box.time_zone)}</small>"
+        f"<nav class=cals>{picker}</nav><nav class=weeks>Week of {monday.isoformat()} {nav}</nav></header>"
+        f"{week_grid(monday, entries)}<details><summary>New event</summary>{form}</details>"
+    )
+    return HTMLResponse(page(f"{box.display_name} - Outlook", body))
+
+
+def _entry(box: Mailbox, item: Event | Occurrence, zone: Any) -> dict:
+    event = item.view() if isinstance(item, Occurrence) else item
+    link = f"/outlook/{box.address}/events/{item.master.id if isinstance(item, Occurrence) else item.id}"
+    return {
+        "start": item.start.astimezone(zone),
+        "end": item.end.astimezone(zone),
+        "subject": event.subject or "(no subject)",
+        "show_as": event.show_as,
+        "all_day": event.is_all_day,
+        "href": link,
+        "linked": bool(event.extended),
+    }
+
+
+def _event_form(action: str, cal_id: str, day: date, event: Event | None, zone: Any, calendars: list) -> str:
+    start = (
+        event.start.astimezone(zone) if event else datetime.combine(day, datetime.min.time()).replace(hour=9)
+    )
+    end = event.end.astimezone(zone) if event else start + timedelta(hours=1)
+    show = event.show_as if event else "busy"
+    options = "".join(
+        f'<option value="{s}"{" selected" if s == show else ""}>{s}</option>'
+        for s in ("free", "tentative", "busy", "oof", "workingElsewhere")
+    )
+    cal_options = "".join(
+        f'<option value="{E(c.id)}"{" selected" if c.id == cal_id else ""}>{E(c.name)}</option>'
+        for c in calendars
+    )
+    cal_field = "" if event else f'<label>Calendar <select name="calendar">{cal_options}</select></label>'
+    return (
+        f'<form method="post" action="{E(action)}" class=event>{cal_field}'
+        f'<label>Subject <input name="subject" value="{E(event.subject if event else "")}" required></label>'
+        f'<label>Start <input type="datetime-local" name="start" value="{start.strftime("%Y-%m-%dT%H:%M")}" required></label>'
+        f'<label>End <input type="datetime-local" name="end" value="{end.strftime("%Y-%m-%dT%H:%M")}" required></label>'
+        f'<label>Show as <select name="showAs">{options}</select></label>'
+        f'<button type="submit">Save</button></form>'
+    )
+
+
+def _body_from_form(form: Any, zone_name: str) -> dict:
+    return {
+        "subject": str(form.get("subject", "")),
+        "start": {"dateTime": str(form.get("start", "")), "timeZone": zone_name},
+        "end": {"dateTime": str(form.get("end", "")), "timeZone": zone_name},
+        "showAs": str(form.get("showAs", "busy")),
+    }
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or origin.split("://", 1)[-1] == request.headers.get("host")
+
+
+async def create(request: Request) -> Response:
+    box = _mailbox(request)
+    if box is None or not _same_origin(request):
+        return HTMLResponse(page("Refused", "<h1>Refused</h1>"), 404 if box is None else 403)
+    form = await request.form()
+    try:
+        with box.graph.lock:
+            event, _ = box.create_event(
+                str(form.get("calendar") or "") or None, _body_from_form(form, box.time_zone)
+            )
+    except exc.GraphError as err:
+        return HTMLResponse(page("Error", f"<h1>Could not save</h1><p>{E(err.message)}</p>"), 400)
+    return _back(box, event)
+
+
+def _back(box: Mailbox, event: Event) -> Response:
+    day = event.start.astimezone(tz.zone(box.time_zone)).date().isoformat()
+    query = urlencode({"calendar": event.calendar_id, "week": day})
+    return RedirectResponse(f"/outlook/{box.address}?{query}", status_code=303)
+
+
+async def edit(request: Request) -> Response:
+    box = _mailbox(request)
+    if box is None:
+        return HTMLResponse(page("Not found", "<h1>No such mailbox</h1>"), 404)
+    zone = tz.zone(box.time_zone)
+    with box.graph.lock:
+        event = box.events.get(request.path_params["event_id"])
+        if event is None:
+            return HTMLResponse(page("Not found", "<h1>No such event</h1>"), 404)
+        action = f"/outlook/{box.address}/events/{event.id}"
+        if request.method == "POST":
+            if not _same_origin(request):
+                return HTMLResponse(page("Refused", "<h1>Refused</h1>"), 403)
+            form = await request.form()
+            try:
+                box.update_event(event.id, _body_from_form(form, box.time_zone))
+            except exc.GraphError as err:
+                return HTMLResponse(page("Error", f"<h1>Could not save</h1><p>{E(err.message)}</p>"), 400)
+            return _back(box, event)
+        props = "".join(f"<li><code>{E(i)}</code> = {E(v)}</li>" for i, v in event.extended.values())
+        body = (
+            f"<h1>Edit event</h1>{_event_form(action, event.calendar_id, event.start.date(), event, zone, [])}"
+            f'<form method="post" action="{E(action)}/delete"><button class=danger>Delete event</button></form>'
+            f"<h2>Extended properties</h2><ul>{props or '<li>none</li>'}</ul>"
+        )
+    return HTMLResponse(page("Edit event", body))
+
+
+async def delete(request: Request) -> Response:
+    box = _mailbox(request)
+    if box is None or not _same_origin(request):
+        return HTMLResponse(page("Refused", "<h1>Refused</h1>"), 404 if box is None else 403)
+    with box.graph.lock:
+        event = box.events.get(request.path_params["event_id"])
+        if event is None:
+            return HTMLResponse(page("Not found", "<h1>No such event</h1>"), 404)
+        box.delete_event(event.id)
+    return _back(box, event)
+
+
+routes = [
+    Route("/", index, methods=["GET"]),
+    Route("/{user}", week, methods=["GET"]),
+    Route("/{user}/events", create, methods=["POST"]),
+    Route("/{user}/events/{event_id}", edit, methods=["GET", "POST"]),
+    Route("/{user}/events/{event_id}/delete", delete, methods=["POST"]),
+]

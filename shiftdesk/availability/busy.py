@@ -1,0 +1,103 @@
+"""Reading stored free/busy: who is busy when, how fresh that is, and the "busy in Outlook" conflict source.
+
+Everything here reads the database only (no network), in a constant number of queries for any number of
+people, so it can run inside a request, the assign transaction and the week grid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from shiftdesk.accounts.models import User
+from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
+from shiftdesk.scheduling.conflicts import Conflict
+from shiftdesk.scheduling.models import Shift, Site
+
+KIND_BUSY = "outlook_busy"
+KIND_TENTATIVE = "outlook_tentative"
+KIND_STALE = "outlook_stale"
+
+
+@dataclass(frozen=True)
+class Busy:
+    """One stored interval with its meaning under the site's settings."""
+
+    user_id: int
+    start: dt.datetime
+    end: dt.datetime
+    severity: str  # "unavailable" | "warning"
+    label: str  # the subject if the user allows it, else "busy" (or "tentative")
+    show_as: str
+
+    def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
+        return self.start < end and start < self.end
+
+
+def busy_by_user(
+    user_ids: Iterable[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    settings: AvailabilitySettings | None = None,
+) -> dict[int, list[Busy]]:
+    """Every stored interval overlapping [start, end) that counts (unavailable or warning), per user. One
+    query (plus the settings row when not given)."""
+    settings = settings or AvailabilitySettings.load()
+    found: dict[int, list[Busy]] = defaultdict(list)
+    rows = (
+        BusyInterval.objects.filter(user_id__in=list(user_ids), start__lt=end, end__gt=start)
+        .order_by("start", "end", "id")
+        .values_list("user_id", "start", "end", "show_as", "subject")
+    )
+    for user_id, b_start, b_end, show_as, subject in rows:
+        severity = settings.severity(show_as)
+        if severity is not None:
+            label = subject or ("busy" if severity == "unavailable" else "tentative")
+            found[user_id].append(Busy(user_id, b_start, b_end, severity, label, show_as))
+    return found
+
+
+def states_by_user(user_ids: Iterable[int]) -> dict[int, FreeBusyState]:
+    """The FreeBusyState of each user who has one (users without Outlook have none). One query."""
+    return {s.user_id: s for s in FreeBusyState.objects.filter(user_id__in=list(user_ids))}
+
+
+def _span(start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    a, b = start.astimezone(tz), end.astimezone(tz)
+    first = a.strftime("%a %b %-d, %-I:%M %p")
+    return f"{first}–{b:%-I:%M %p}" if a.date() == b.date() else f"{first} – {b:%a %b %-d, %-I:%M %p}"
+
+
+def outlook_conflicts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
+    """The conflict source: each busy interval during the shift ("busy in Outlook: <subject or busy>"),
+    each tentative one, and stale busy data (the person may be busy; Outlook cannot currently tell)."""
+    ids = [u.pk for u in users]
+    names = {u.pk: str(u) for u in users}
+    tz = Site.load().tzinfo
+    found: list[Conflict] = []
+    for user_id, intervals in busy_by_user(ids, shift.start, shift.end).items():
+        for busy in intervals:
+            word = "busy" if busy.severity == "unavailable" else "tentative"
+            kind = KIND_BUSY if busy.severity == "unavailable" else KIND_TENTATIVE
+            found.append(
+                Conflict(
+                    kind=kind,
+                    user_id=user_id,
+                    shift_id=shift.pk,
+                    message=f"{names[user_id]} is {word} in Outlook: {busy.label} ({_span(busy.start, busy.end, tz)}).",
+                )
+            )
+    for user_id, state in states_by_user(ids).items():
+        if state.status == FreeBusyState.Status.STALE:
+            found.append(
+                Conflict(
+                    kind=KIND_STALE,
+                    user_id=user_id,
+                    shift_id=shift.pk,
+                    message=f"{names[user_id]}'s Outlook busy data is stale, so they may be busy: {state.reason}",
+                )
+            )
+    return found

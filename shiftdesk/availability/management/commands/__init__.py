@@ -1,0 +1,1 @@
+"""`refreshbusy`: the free/busy worker."""

@@ -1,0 +1,1 @@
+"""Provider-neutral calendar sync engine: connections, event links, reconciliation, export, Integration Status."""

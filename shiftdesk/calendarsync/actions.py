@@ -1,0 +1,276 @@
+"""Every write to calendar connections, one function each (style.md habit 1). Views call these, never .save().
+
+Providers (microsoft, exchange) call do_connect_calendar after a successful authorization and
+do_disconnect_calendar for Remove Authorization. The sync engine's marks are recorded in the same transaction.
+Pages call the do_* functions at the bottom (retry, confirm paused deletes, restore, export).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from shiftdesk.accounts.models import User
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, RetiringConnection
+
+log = logging.getLogger("shiftdesk.calendarsync")
+
+
+@transaction.atomic
+def do_connect_calendar(
+    user: User,
+    *,
+    provider: str,
+    account_email: str,
+    account_name: str,
+    account_id: str,
+    credentials: str,
+    provider_settings: dict | None = None,
+) -> CalendarConnection:
+    """Create or replace the user's connection. Re-authorizing the same account keeps the chosen calendars;
+    connecting another one (OAuth 2 <-> password, or another account) is a switch: see _switch_connection."""
+    existing = CalendarConnection.objects.select_for_update().filter(user=user).first()
+    same_account = (
+        existing is not None and existing.provider == provider and existing.account_id == account_id
+    )
+    inherited: list[EventLink] = []
+    if existing is not None and not same_account:
+        inherited = _switch_connection(existing, new_account_email=account_email)
+        existing = None
+    connection = existing or CalendarConnection(user=user, provider=provider, authorized_at=timezone.now())
+    connection.account_email = account_email
+    connection.account_name = account_name
+    connection.account_id = account_id
+    connection.credentials = credentials
+    connection.provider_settings = provider_settings or {}
+    connection.status = CalendarConnection.Status.CONNECTED
+    connection.last_error = ""
+    connection.last_error_at = None
+    connection.reauth_email_sent_at = None
+    connection.paused_reason = ""
+    connection.retry_after_until = None
+    connection.consecutive_failures = 0
+    connection.token_refreshed_at = timezone.now()
+    connection.last_verified_at = timezone.now()  # nothing written yet: nothing to verify
+    connection.sync_due_at = timezone.now()  # resume: links left dirty while it needed reauthorization
+    connection.save()
+    if inherited:
+        for link in inherited:
+            link.connection = connection
+        EventLink.objects.bulk_create(inherited, batch_size=2000)
+    # Deletes still owed to earlier connections (this one's, or a pending one from a switch before) are run
+    # by this connection's worker step, before it writes anything.
+    RetiringConnection.objects.filter(user=user, successor__isnull=True).update(successor=connection)
+    return connection
+
+
+def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> list[EventLink]:
+    """The user switches to another provider or account: "a user has at most one Outlook connection;
+    switching moves their future events". Runs in do_connect_calendar's transaction, with no network call
+    (no remote calls in the request path). Returns the unsaved links the new connection inherits.
+
+    Decision (issue 7):
+    - The new connection inherits every link of an upcoming shift (or an upcoming event of a deleted shift):
+      same key, same `tracked`, `deleted_in_outlook` and `moved_in_outlook`, dirty, remote ids empty,
+      `create_attempted` (when tracked and not deleted in Outlook) and generation + 1. So its first step
+      *probes* each one by link key before creating: in the same mailbox (OAuth 2 and password both write the same extended property) the
+      existing event is adopted (updated, or moved if another calendar is chosen), never duplicated; in
+      another mailbox nothing is found and it is created. Graph's transactionId changes with the generation,
+      so a create after switching back to an earlier mailbox is never answered with the event deleted there.
+      The links wait, like any link, until the new connection has a chosen calendar.
+    - Old events in *another* mailbox are deleted by a RetiringConnection (the old provider, account and an
+      encrypted snapshot of its credentials, and the remote ids). Its deletes are run by the new connection's
+      worker step before that step probes or creates anything (retiring.py), so even if two "different"
+      accounts turn out to be one mailbox (an alias), a delete can never hit an event the new connection
+      adopted: deleted first, then not found, then created — exactly once either way. Best-effort: a dead
+      old credential only means the old events stay; the outcome is in the new connection's sync log.
+    - Same mailbox = same account email (case-insensitive): no deletes at all (adoption does the move), and
+      a delete still pending from an earlier switch to this very mailbox is dropped, for the same reason.
+    - The user's choices carry over: an event deleted or moved in Outlook is neither written in the new
+      calendar nor deleted from the old one until the user restores it (a restore then probes: adopted in
+      the same mailbox, created in another).
+    - Past events stay where they are (history), as everywhere else in the engine.
+    The old row goes now (one connection per user); a worker mid-step on it finds nothing to record into.
+    Known gap: a create that such a worker sends after this transaction (its link already gone) leaves one
+    event in the old mailbox; in the same mailbox the new connection's probe adopts it.
+    """
+    now = timezone.now()
+    same_mailbox = bool(new_account_email) and old.account_email.lower() == new_account_email.lower()
+    upcoming = list(
+        EventLink.objects.filter(connection=old).filter(Q(shift_end__isnull=True) | Q(shift_end__gt=now))
+    )
+    inherited = [
+        EventLink(
+            shift_id=link.shift_id, shift_ref=link.shift_ref, link_key=link.link_key, tracked=link.tracked,
+            dirty=True, create_attempted=link.tracked and not link.deleted_in_outlook,
+            generation=link.generation + 1, shift_end=link.shift_end,
+            deleted_in_outlook=link.deleted_in_outlook, deleted_in_outlook_at=link.deleted_in_outlook_at,
+            moved_in_outlook=link.moved_in_outlook, moved_in_outlook_reason=link.moved_in_outlook_reason,
+            moved_in_outlook_at=link.moved_in_outlook_at, created_at=now,
+        )
+        for link in upcoming
+    ]  # fmt: skip
+    pending = RetiringConnection.objects.filter(user_id=old.user_id)
+    if new_account_email:
+        pending.filter(account_email__iexact=new_account_email).delete()
+    pending.filter(successor=old).update(successor=None)  # re-pointed to the new connection by the caller
+    events = [
+        {"shift": link.shift_ref, "event_id": link.remote_event_id, "link_key": link.link_key}
+        for link in upcoming
+        if not link.deleted_in_outlook
+        and not link.moved_in_outlook
+        and (link.remote_event_id or link.create_attempted)
+    ]
+    if events and not same_mailbox:
+        lease = old.lease_expires_at if old.lease_owner and old.lease_expires_at else None
+        RetiringConnection.objects.create(
+            user_id=old.user_id, provider=old.provider, account_email=old.account_email,
+            account_name=old.account_name, account_id=old.account_id, credentials=old.credentials,
+            provider_settings=old.provider_settings, events=events, not_before=max(lease or now, now),
+        )  # fmt: skip
+    log.info(
+        "switch user=%s from=%s to another connection: inherited_links=%s old_deletes=%s same_mailbox=%s",
+        old.user_id, old.provider, len(inherited), 0 if same_mailbox else len(events), same_mailbox,
+    )  # fmt: skip
+    # The row (its links and log with it) goes; never its remote events, which are handled above.
+    CalendarConnection.objects.filter(pk=old.pk).delete()
+    return inherited
+
+
+@transaction.atomic
+def do_choose_calendars(
+    connection: CalendarConnection,
+    *,
+    sync_calendar_id: str,
+    sync_calendar_name: str,
+    freebusy_calendar_id: str,
+    freebusy_calendar_name: str,
+) -> CalendarConnection:
+    """Save Calendars. The sync engine moves future events when the sync calendar changes."""
+    if sync_calendar_id != connection.sync_calendar_id:
+        # Level-triggered: every link whose event is in another calendar is now dirty; the engine deletes
+        # it there and creates it in the new one. (Past events stay where they are.)
+        EventLink.objects.filter(connection=connection).update(dirty=True, mark_seq=F("mark_seq") + 1)
+        connection.sync_due_at = timezone.now()
+    connection.sync_calendar_id = sync_calendar_id
+    connection.sync_calendar_name = sync_calendar_name
+    connection.freebusy_calendar_id = freebusy_calendar_id
+    connection.freebusy_calendar_name = freebusy_calendar_name
+    connection.save()
+    return connection
+
+
+def do_disconnect_calendar(connection: CalendarConnection, *, delete_future_events: bool = False) -> None:
+    """Remove Authorization: local cleanup first (tokens gone, syncing stops); events already written stay,
+    unless `delete_future_events`: then upcoming events are deleted remotely, best-effort, after the local
+    cleanup committed. It always succeeds, even when the token is already dead."""
+    snapshot = None
+    with transaction.atomic():
+        if delete_future_events:
+            from shiftdesk.calendarsync.engine import capture_future_events
+
+            snapshot = capture_future_events(connection)
+        # The row (and its links and log) go at once; a worker mid-step finds nothing to record into.
+        CalendarConnection.objects.filter(pk=connection.pk).delete()
+    if snapshot is not None:
+        from shiftdesk.calendarsync.engine import delete_captured_events
+
+        try:
+            delete_captured_events(snapshot)
+        except Exception:  # noqa: BLE001 - best-effort by promise: disconnect has already happened
+            log.warning(
+                "disconnect: deleting future events failed for user %s", snapshot.user_id, exc_info=True
+            )
+
+
+@transaction.atomic
+def do_mark_needs_reauthorization(connection: CalendarConnection, reason: str) -> None:
+    """The refresh token is dead (revoked, expired, password changed): stop syncing until the user re-authorizes."""
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        status=CalendarConnection.Status.NEEDS_REAUTHORIZATION,
+        last_error=reason,
+        last_error_at=timezone.now(),
+    )
+    if connection.pk is not None:  # None: a previous connection's detached copy (retiring.py)
+        connection.refresh_from_db()
+
+
+# --- the sync engine's user-facing actions (Integration Status, Calendar Sync tab) --------------------------
+
+
+@transaction.atomic
+def do_retry_connection(connection: CalendarConnection) -> None:
+    """The Retry button: clear an error or backoff and make every pending change due now.
+
+    A connection that needs reauthorization stays so: only the user can fix that, by authorizing again."""
+    now = timezone.now()
+    updates = {"sync_due_at": now, "retry_after_until": None, "consecutive_failures": 0}
+    if connection.status == CalendarConnection.Status.ERROR:
+        updates.update(status=CalendarConnection.Status.CONNECTED, last_error="")
+    CalendarConnection.objects.filter(pk=connection.pk).update(**updates)
+    EventLink.objects.filter(connection=connection, dirty=True).update(next_attempt_at=None, attempts=0)
+    connection.refresh_from_db()
+
+
+@transaction.atomic
+def do_confirm_paused_deletes(connection: CalendarConnection) -> None:
+    """A person confirmed what the safety brake held back: the deletes go ahead on the next pass."""
+    CalendarConnection.objects.filter(pk=connection.pk, status=CalendarConnection.Status.PAUSED).update(
+        status=CalendarConnection.Status.CONNECTED,
+        paused_reason="",
+        brake_confirmed=True,
+        sync_due_at=timezone.now(),
+    )
+    connection.refresh_from_db()
+
+
+@transaction.atomic
+def do_restore_deleted_events(connection: CalendarConnection, *, link_ids: list[int] | None = None) -> int:
+    """Put back events the user deleted or moved in Outlook (all, or the given links). Returns how many.
+
+    A deleted event is created again; a moved one keeps its id and is rewritten to what it should be (its
+    content hash cleared): back into the sync calendar (delete there, create here) or back to its time."""
+    moved = EventLink.objects.filter(connection=connection, moved_in_outlook=True, deleted_in_outlook=False)
+    links = EventLink.objects.filter(connection=connection, deleted_in_outlook=True)
+    if link_ids is not None:
+        links = links.filter(id__in=link_ids)
+        moved = moved.filter(id__in=link_ids)
+    count = moved.update(
+        moved_in_outlook=False, moved_in_outlook_reason="", moved_in_outlook_at=None, content_hash="",
+        dirty=True, mark_seq=F("mark_seq") + 1, next_attempt_at=None, attempts=0,
+    )  # fmt: skip
+    count += links.update(
+        moved_in_outlook=False,
+        moved_in_outlook_reason="",
+        moved_in_outlook_at=None,
+        deleted_in_outlook=False,
+        deleted_in_outlook_at=None,
+        remote_event_id="",
+        change_key="",
+        content_hash="",
+        create_attempted=False,
+        generation=F("generation") + 1,
+        dirty=True,
+        mark_seq=F("mark_seq") + 1,
+        next_attempt_at=None,
+        attempts=0,
+    )
+    if count:
+        CalendarConnection.objects.filter(pk=connection.pk).update(sync_due_at=timezone.now())
+    return count
+
+
+@transaction.atomic
+def do_start_export(user: User, *, option: str, by: User | None = None) -> ExportJob:
+    """Run the Export: queue an export of the user's upcoming assigned shifts; a worker runs it.
+
+    Raises ValueError when the user has no connection with a chosen calendar."""
+    if option not in ExportJob.Option.values:
+        raise ValueError(f"Unknown export option {option!r}")
+    connection = CalendarConnection.objects.filter(user=user).first()
+    if connection is None or not connection.calendars_chosen:
+        raise ValueError("Authorize Outlook and choose a calendar to sync shifts with first.")
+    return ExportJob.objects.create(user=user, requested_by=by, option=option)

@@ -1,0 +1,513 @@
+"""The sync engine's step: bring one connection's dirty links from actual to desired, then record it.
+
+`sync_one_connection(connection_id, worker_id=...)` is the whole unit of work (style.md habit 6): it takes
+the connection's lease with a conditional UPDATE (another worker holding it -> returns False), plans from
+desired state, sends the provider calls (at most the provider's concurrency in flight for this mailbox),
+and records results so that a crash at any point only repeats work: creates carry a transactionId and a
+link key the engine looks up before creating again. No Django ORM call happens while requests are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from shiftdesk.calendarsync.desired import Desired, Want, desired_for_links, pending_deletes_and_events
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+from shiftdesk.calendarsync.providers import get_backend
+from shiftdesk.calendarsync.providers.base import Operation, ProviderError
+from shiftdesk.calendarsync.recording import StepRecord, record_step
+from shiftdesk.calendarsync.retiring import retire_previous_connections
+
+log = logging.getLogger("shiftdesk.calendarsync")
+Status = CalendarConnection.Status
+# A worker runs more steps than its --concurrency, so one connection's database work (planning, recording)
+# overlaps other connections' requests instead of idling their slots; the worker's gate (a semaphore of
+# --concurrency, set on each of its threads) keeps requests in flight within concurrency x
+# SYNC_MAX_CONCURRENCY_PER_MAILBOX. No gate on a thread: no limit (one step at a time, tests).
+_thread = threading.local()
+
+
+def use_network_gate(gate: threading.BoundedSemaphore | None) -> None:
+    _thread.gate = gate
+
+
+@contextmanager
+def _network_phase() -> Iterator[None]:
+    gate = getattr(_thread, "gate", None)
+    if gate is None:
+        yield
+        return
+    with gate:
+        yield
+
+
+_TXN_NAMESPACE = uuid.UUID("6f1d3c2e-5b0a-4c53-9a3e-2f1e6c7d8b90")
+
+
+def transaction_id_for(link: EventLink, generation: int | None = None) -> str:
+    """Graph's transactionId: the same for every retry of one create, new after the event was forgotten."""
+    return str(
+        uuid.uuid5(_TXN_NAMESPACE, f"{link.link_key}:{link.generation if generation is None else generation}")
+    )
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Exponential backoff with jitter ("equal jitter"): spreads retries of many links and workers."""
+    ceiling = min(
+        settings.SYNC_BACKOFF_MAX_SECONDS, settings.SYNC_BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    )
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+@dataclass
+class LinkPlan:
+    link: EventLink
+    desired: Desired
+    action: str  # create | probe | update | delete | move | clean
+    first: Operation | None = None
+    second: Operation | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+
+def _plan(connection: CalendarConnection, link: EventLink, desired: Desired) -> LinkPlan:
+    calendar_id = connection.sync_calendar_id
+    plan = LinkPlan(link, desired, "clean")
+    if link.deleted_in_outlook or link.moved_in_outlook or desired.want is Want.LEAVE:
+        return plan  # never fight the user; history stays as it is
+    if desired.want is Want.ABSENT:
+        if link.remote_event_id:
+            plan.action = "delete"
+            plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
+        elif link.create_attempted:
+            plan.action = "probe_delete"  # a create may have landed before a crash: find it, then delete
+            plan.first = Operation("find", link.id, link_key=link.link_key, calendar_id=calendar_id)
+        return plan
+    if not link.remote_event_id:
+        if link.create_attempted:
+            plan.action = "probe"
+            plan.first = Operation("find", link.id, link_key=link.link_key, calendar_id=calendar_id)
+        else:
+            plan.action = "create"
+            plan.first = _create_op(link, calendar_id, desired)
+    elif link.remote_calendar_id and link.remote_calendar_id != calendar_id:
+        plan.action = "move"
+        plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
+    elif link.content_hash != desired.hash:
+        plan.action = "update"
+        plan.first = Operation(
+            "update", link.id, link_key=link.link_key, event_id=link.remote_event_id, content=desired.content
+        )
+    return plan
+
+
+def _create_op(
+    link: EventLink, calendar_id: str, desired: Desired, generation: int | None = None
+) -> Operation:
+    return Operation(
+        "create",
+        link.id,
+        link_key=link.link_key,
+        calendar_id=calendar_id,
+        content=desired.content,
+        transaction_id=transaction_id_for(link, generation),
+    )
+
+
+def _second_op(connection: CalendarConnection, plan: LinkPlan) -> Operation | None:
+    """What follows a first call that succeeded: a create after a move's delete, an update or create after
+    a probe, a delete of a found orphan."""
+    op, link, desired = plan.first, plan.link, plan.desired
+    if op is None or (op.error is not None and not op.error.not_found) or not op.extra.get("ran"):
+        return None
+    if plan.action == "move":
+        # The old event is forgotten when recorded (generation + 1): the new create's transactionId too.
+        return _create_op(link, connection.sync_calendar_id, desired, link.generation + 1)
+    if plan.action == "probe":
+        if op.result is None:
+            return _create_op(link, connection.sync_calendar_id, desired)
+        if op.result.calendar_id != connection.sync_calendar_id:
+            plan.action = "probe_move"  # adopted, but in a calendar no longer chosen
+            return Operation("delete", link.id, event_id=op.result.id)
+        return Operation(
+            "update", link.id, link_key=link.link_key, event_id=op.result.id, content=desired.content
+        )
+    if plan.action == "probe_delete" and op.result is not None:
+        return Operation("delete", link.id, event_id=op.result.id)
+    return None
+
+
+async def _run(provider: Any, ops: list[Operation], deadline: float) -> None:
+    if ops:
+        await provider.run(ops, deadline=deadline)
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """One event loop per thread, kept: a reusable HTTP client is bound to it."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if loop.is_closed():
+            raise RuntimeError
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    return loop
+
+
+def claim(connection_id: int, worker_id: str) -> bool:
+    """Take the connection's lease if it is free, expired or already ours (conditional UPDATE)."""
+    now = timezone.now()
+    return bool(
+        CalendarConnection.objects.filter(id=connection_id)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=worker_id))
+        .update(lease_owner=worker_id, lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS))
+    )
+
+
+def release(connection_id: int, worker_id: str) -> None:
+    CalendarConnection.objects.filter(id=connection_id, lease_owner=worker_id).update(
+        lease_owner="", lease_expires_at=None
+    )
+
+
+def sync_one_connection(connection_id: int, *, worker_id: str, client: Any = None) -> bool:
+    """One step for one connection. True when it did remote work or changed the connection's state."""
+    if not claim(connection_id, worker_id):
+        return False
+    try:
+        return _step(connection_id, worker_id, client)
+    finally:
+        release(connection_id, worker_id)
+
+
+def _step(connection_id: int, worker_id: str, client: Any) -> bool:
+    started = time.monotonic()
+    now = timezone.now()
+    connection = CalendarConnection.objects.select_related("user").filter(id=connection_id).first()
+    if connection is None:
+        return False
+    if connection.status != Status.CONNECTED or not connection.sync_calendar_id:
+        CalendarConnection.objects.filter(id=connection_id).update(sync_due_at=None)
+        return False
+    backend = get_backend(connection.provider)
+    if backend.disabled_reason():
+        return False  # integration off for everyone: events stay, marks stay, resumes when enabled
+    if connection.retry_after_until and connection.retry_after_until > now:
+        CalendarConnection.objects.filter(id=connection_id).update(sync_due_at=connection.retry_after_until)
+        return False
+    if retire_previous_connections(connection, now):
+        return True  # deletes owed to the user's previous connection come first (retiring.py)
+    links = list(
+        EventLink.objects.filter(connection=connection, dirty=True)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id")[: settings.SYNC_STEP_MAX_LINKS]
+    )
+    if not links:
+        verified = _verify_if_due(connection, backend, client, now, started)
+        reschedule(connection_id)
+        return verified
+    desired = desired_for_links(connection, links, now)
+    plans = [_plan(connection, link, desired[link.id]) for link in links]
+    record = StepRecord(connection=connection, plans=plans, now=now, worker_id=worker_id)
+    if any(p.action in ("delete", "probe_delete") for p in plans) and _brake(connection, now):
+        return True
+    work = [p for p in plans if p.first is not None]
+    prepared = time.monotonic()
+    if work:
+        _send(connection, backend, client, work, record, started)
+    sent = time.monotonic()
+    record_step(record)
+    log.debug(
+        "step connection=%s links=%s prepare_ms=%d send_ms=%d record_ms=%d", connection_id, len(links),
+        (prepared - started) * 1000, (sent - prepared) * 1000, (time.monotonic() - sent) * 1000,
+    )  # fmt: skip
+    return True
+
+
+def _brake(connection: CalendarConnection, now: datetime) -> bool:
+    """The safety brake: pause instead of deleting more than half of the user's upcoming events."""
+    if connection.brake_confirmed or not connection.user.is_active:
+        return False  # confirmed by a person, or the user was deactivated on purpose
+    doomed, total = pending_deletes_and_events(connection, now)
+    if doomed < settings.SYNC_SAFETY_BRAKE_MIN_DELETES or doomed * 2 <= total:
+        return False
+    reason = (
+        f"Paused: the next sync would delete {doomed} of this user's {total} upcoming events in Outlook. "
+        "An administrator must confirm before ShiftDesk deletes them."
+    )
+    with transaction.atomic():
+        CalendarConnection.objects.filter(id=connection.id, status=Status.CONNECTED).update(
+            status=Status.PAUSED, paused_reason=reason, sync_due_at=None, last_error=reason, last_error_at=now
+        )
+        SyncLogEntry.objects.create(
+            connection=connection,
+            action=SyncLogEntry.Action.PAUSE,
+            outcome=SyncLogEntry.Outcome.FAILED,
+            message=reason,
+        )
+    log.warning(
+        "sync connection=%s action=pause outcome=paused deletes=%s of=%s", connection.id, doomed, total
+    )
+    return True
+
+
+def _send(
+    connection: CalendarConnection,
+    backend: Any,
+    client: Any,
+    work: list[LinkPlan],
+    record: StepRecord,
+    started: float,
+) -> None:
+    """The network phase: token, first calls, second calls; one retry of 401s with a forced refresh."""
+    # Mark creates as attempted *before* sending (committed): after a crash the next step probes first.
+    creating = [p.link.id for p in work if p.first is not None and p.first.kind == "create"]
+    if creating:
+        EventLink.objects.filter(id__in=creating).update(create_attempted=True)
+    try:
+        token = backend.credentials(connection)
+    except ProviderError as error:
+        record.connection_error = error
+        return
+    deadline = started + settings.SYNC_LEASE_SECONDS / 2
+    with _network_phase():  # only the requests: the database work before and after overlaps others'
+        _send_requests(connection, backend, client, work, record, token, deadline)
+
+
+def _send_requests(
+    connection: CalendarConnection,
+    backend: Any,
+    client: Any,
+    work: list[LinkPlan],
+    record: StepRecord,
+    token: str,
+    deadline: float,
+) -> None:
+    loop = _loop()
+    provider = backend.open(connection, token, client=client)
+    try:
+        firsts = [p.first for p in work if p.first is not None]
+        loop.run_until_complete(_run(provider, firsts, deadline))
+        if any(op.error is not None and op.error.auth_expired for op in firsts):
+            provider = _refreshed(connection, backend, client, provider, loop, record)
+            if provider is not None:
+                again = [op for op in firsts if op.error is not None and op.error.auth_expired]
+                for op in again:
+                    op.error = None
+                loop.run_until_complete(_run(provider, again, deadline))
+        if provider is None:
+            return
+        seconds = []
+        for plan in work:
+            plan.second = _second_op(connection, plan)
+            if plan.second is not None:
+                seconds.append(plan.second)
+        late_creates = [op.tag for op in seconds if op.kind == "create"]
+        if late_creates:
+            EventLink.objects.filter(id__in=late_creates).update(create_attempted=True)
+        stopped = any(
+            op.error is not None and (op.error.retry_after or op.error.permanent and not op.error.not_found)
+            for op in firsts
+        )
+        if seconds and not stopped:
+            loop.run_until_complete(_run(provider, seconds, deadline))
+        else:
+            for op in seconds:
+                op.extra["not_run"] = True
+    finally:
+        if provider is not None:
+            loop.run_until_complete(provider.aclose())
+
+
+def _verify_if_due(
+    connection: CalendarConnection, backend: Any, client: Any, now: datetime, started: float
+) -> bool:
+    """Check that upcoming events we wrote are still where and when we put them. One the user deleted is
+    marked deleted in Outlook; one the user moved to another calendar, or to another time, is marked moved
+    in Outlook. Both are shown to the user, who may restore them; neither is ever rewritten on our own.
+    A permanent refusal (ErrorAccessDenied) stops the connection as a step would."""
+    threshold = now - timedelta(hours=settings.SYNC_VERIFY_HOURS)
+    if connection.last_verified_at and connection.last_verified_at > threshold:
+        return False
+    links = list(
+        EventLink.objects.filter(
+            connection=connection, dirty=False, deleted_in_outlook=False, moved_in_outlook=False,
+            shift_end__gt=now,
+        )
+        .exclude(remote_event_id="")
+        .order_by("shift_end")[: settings.SYNC_VERIFY_MAX_EVENTS]
+    )  # fmt: skip
+    CalendarConnection.objects.filter(id=connection.id).update(last_verified_at=now)
+    if not links:
+        return False
+    try:
+        token = backend.credentials(connection)
+    except ProviderError:
+        return False  # verification is best-effort; the next sync step reports the problem
+    ops = [Operation("exists", link.id, event_id=link.remote_event_id) for link in links]
+    loop = _loop()
+    with _network_phase():
+        provider = backend.open(connection, token, client=client)
+        try:
+            loop.run_until_complete(_run(provider, ops, started + settings.SYNC_LEASE_SECONDS / 2))
+        finally:
+            loop.run_until_complete(provider.aclose())
+    refused = next((op.error for op in ops if op.error is not None and _stops_connection(op.error)), None)
+    if refused is not None:
+        record_step(
+            StepRecord(connection=connection, plans=[], now=now, worker_id="", connection_error=refused)
+        )
+        return True
+    by_id = {link.id: link for link in links}
+    gone = [op.tag for op in ops if op.extra.get("ran") and op.error is None and op.result is None]
+    found = [op for op in ops if op.extra.get("ran") and op.error is None and op.result is not None]
+    wanted = desired_for_links(connection, [by_id[op.tag] for op in found], now) if found else {}
+    moved = {
+        op.tag: reason
+        for op in found
+        for reason in [_moved_reason(connection, by_id[op.tag], op.result, wanted.get(op.tag))]
+        if reason
+    }
+    if not gone and not moved:
+        return True
+    with transaction.atomic():
+        if gone:
+            EventLink.objects.filter(id__in=gone, dirty=False).update(
+                deleted_in_outlook=True, deleted_in_outlook_at=now
+            )
+        for link_id, (reason, calendar_id) in moved.items():
+            # The event's calendar as it is now: a restore then moves it back (delete there, create here).
+            EventLink.objects.filter(id=link_id, dirty=False).update(
+                moved_in_outlook=True, moved_in_outlook_reason=reason, moved_in_outlook_at=now,
+                remote_calendar_id=calendar_id or by_id[link_id].remote_calendar_id,
+            )  # fmt: skip
+        SyncLogEntry.objects.bulk_create(
+            [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.GONE,
+                          shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id,
+                          message="The event was deleted in Outlook.")
+             for i in gone]
+            + [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.MOVED,
+                            shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id, message=reason)
+               for i, (reason, _) in moved.items()]
+        )  # fmt: skip
+    for i in gone:
+        log.info("sync connection=%s shift=%s action=verify outcome=gone remote_id=%s ms=0",
+                 connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
+    for i in moved:
+        log.info("sync connection=%s shift=%s action=verify outcome=moved remote_id=%s ms=0",
+                 connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
+    return True
+
+
+def _stops_connection(error: ProviderError) -> bool:
+    return error.reauthorize or (error.permanent and not error.not_found and error.status in (401, 403))
+
+
+def _moved_reason(
+    connection: CalendarConnection, link: EventLink, remote: Any, desired: Desired | None
+) -> tuple[str, str] | None:
+    """(why, its calendar now) when the user moved the event we wrote; None when it is as we left it."""
+    ours = link.remote_calendar_id or connection.sync_calendar_id
+    if remote.calendar_id and ours and remote.calendar_id != ours:
+        return "You moved the event to another calendar in Outlook.", remote.calendar_id
+    if remote.start is None or remote.end is None:
+        return None  # the provider did not say when the event is: nothing to compare
+    if desired is None or desired.content is None or desired.hash != link.content_hash:
+        return None  # not what we last wrote (a change is on its way): the next write decides
+    start, end = _content_instant(desired.content.start), _content_instant(desired.content.end)
+    if start is None or end is None or (start, end) == (remote.start, remote.end):
+        return None
+    return "You changed the event's time in Outlook.", remote.calendar_id
+
+
+def _content_instant(value: dict[str, str]) -> datetime | None:
+    """EventContent's {"dateTime": wall time, "timeZone": IANA zone} as an aware datetime."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        wall = datetime.fromisoformat(value["dateTime"])
+        return wall if wall.tzinfo else wall.replace(tzinfo=ZoneInfo(value["timeZone"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _refreshed(connection, backend, client, provider, loop, record):
+    """A 401: get a new token (forcing a refresh) and reopen the provider; None if the grant is dead."""
+    loop.run_until_complete(provider.aclose())
+    try:
+        token = backend.credentials(connection, force_refresh=True)
+    except ProviderError as error:
+        record.connection_error = error
+        return None
+    return backend.open(connection, token, client=client)
+
+
+def reschedule(connection_id: int) -> None:
+    """Set when the connection next has work: now if due links remain, else the earliest backoff, else never."""
+    now = timezone.now()
+    agg = EventLink.objects.filter(connection_id=connection_id, dirty=True).aggregate(
+        due=Count("id", filter=Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)),
+        later=Min("next_attempt_at"),
+    )
+    due_at = now if agg["due"] else agg["later"]
+    row = CalendarConnection.objects.filter(id=connection_id).values("retry_after_until").first()
+    if row and due_at and row["retry_after_until"] and row["retry_after_until"] > due_at:
+        due_at = row["retry_after_until"]
+    CalendarConnection.objects.filter(id=connection_id).update(sync_due_at=due_at)
+
+
+# --- Remove Authorization with "delete future events" --------------------------------------------------------
+
+
+@dataclass
+class CapturedEvents:
+    """What a disconnect needs to delete upcoming events after the connection row is gone."""
+
+    user_id: int
+    connection: CalendarConnection  # detached copy: credentials and provider, never saved again
+    event_ids: list[str]
+
+
+def capture_future_events(connection: CalendarConnection) -> CapturedEvents:
+    now = timezone.now()
+    ids = list(
+        EventLink.objects.filter(connection=connection, shift_end__gt=now, deleted_in_outlook=False)
+        .exclude(remote_event_id="")
+        .values_list("remote_event_id", flat=True)
+    )
+    fresh = CalendarConnection.objects.select_related("user").get(pk=connection.pk)
+    return CapturedEvents(connection.user_id, fresh, ids)
+
+
+def delete_captured_events(captured: CapturedEvents) -> int:
+    """Best-effort remote deletes after a disconnect; returns how many succeeded (404 counts)."""
+    if not captured.event_ids:
+        return 0
+    backend = get_backend(captured.connection.provider)
+    if backend.disabled_reason():
+        return 0
+    token = backend.credentials(captured.connection)
+    ops = [Operation("delete", i, event_id=event_id) for i, event_id in enumerate(captured.event_ids)]
+    loop = _loop()
+    provider = backend.open(captured.connection, token)
+    try:
+        loop.run_until_complete(_run(provider, ops, time.monotonic() + settings.SYNC_LEASE_SECONDS))
+    finally:
+        loop.run_until_complete(provider.aclose())
+    done = sum(1 for op in ops if op.extra.get("ran") and (op.error is None or op.error.not_found))
+    log.info("disconnect user=%s deleted_future_events=%s of=%s", captured.user_id, done, len(ops))
+    return done

@@ -1,0 +1,113 @@
+"""Run the Export: turn an ExportJob into tracked, dirty links; the sync step does the remote work.
+
+"Export shifts which have not been exported previously" takes the user's upcoming assigned shifts that
+have no tracked link; "Export all shifts" takes them all and rewrites existing events. Either way every new
+link is looked up by its link key before it is created, so an event already in Outlook (from an earlier
+export, or an earlier connection of the same user) is updated, never duplicated.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob
+from shiftdesk.scheduling.models import Assignment
+
+Status = ExportJob.Status
+
+
+def run_queued_exports(worker_id: str, limit: int = 10) -> int:
+    """Claim and run queued export jobs; returns how many were started."""
+    started = 0
+    for job_id in (
+        ExportJob.objects.filter(status=Status.QUEUED).order_by("id").values_list("id", flat=True)[:limit]
+    ):
+        if run_export(job_id, worker_id=worker_id):
+            started += 1
+    return started
+
+
+@transaction.atomic
+def run_export(job_id: int, *, worker_id: str) -> bool:
+    """Claim the job (conditional UPDATE) and mark its links, in one transaction: a crash leaves it queued."""
+    now = timezone.now()
+    if not ExportJob.objects.filter(id=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, claimed_by=worker_id, started_at=now
+    ):
+        return False
+    job = ExportJob.objects.get(id=job_id)
+    connection = CalendarConnection.objects.filter(user_id=job.user_id).first()
+    if connection is None or not connection.calendars_chosen:
+        ExportJob.objects.filter(id=job_id).update(
+            status=Status.FAILED,
+            finished_at=now,
+            message="Outlook is not authorized, or no calendar is chosen.",
+        )
+        return True
+    shifts = dict(
+        Assignment.objects.filter(
+            user_id=job.user_id, shift__end__gt=now, shift__schedule__active=True
+        ).values_list("shift_id", "shift__end")
+    )
+    existing = {
+        link.shift_ref: link
+        for link in EventLink.objects.filter(connection=connection, shift_ref__in=list(shifts))
+    }
+    if job.option == ExportJob.Option.NOT_EXPORTED:
+        targets = [sid for sid in shifts if sid not in existing or not existing[sid].tracked]
+    else:
+        targets = list(shifts)
+    EventLink.objects.bulk_create(
+        [
+            EventLink(
+                connection=connection, shift_id=sid, shift_ref=sid, link_key=EventLink.key_for(job.user_id, sid),
+                tracked=True, dirty=True, create_attempted=True, shift_end=shifts[sid], export_job=job, created_at=now,
+            )
+            for sid in targets
+            if sid not in existing
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )  # fmt: skip
+    old = [sid for sid in targets if sid in existing]
+    if old:
+        links = EventLink.objects.filter(connection=connection, shift_ref__in=old)
+        # Deleted in Outlook: exporting again is the user's choice to have them back.
+        links.filter(deleted_in_outlook=True).update(
+            deleted_in_outlook=False, deleted_in_outlook_at=None, remote_event_id="", change_key="",
+            generation=F("generation") + 1,
+        )  # fmt: skip
+        # Moved in Outlook: exporting again puts them back (content_hash is cleared below: rewritten).
+        links.filter(moved_in_outlook=True).update(
+            moved_in_outlook=False, moved_in_outlook_reason="", moved_in_outlook_at=None
+        )
+        # No remote event recorded: look it up by link key before creating (it may be there already).
+        links.filter(remote_event_id="").update(create_attempted=True)
+        # content_hash cleared: "Export all" rewrites every existing event with current content.
+        links.update(
+            tracked=True, export_job=job, dirty=True, mark_seq=F("mark_seq") + 1, content_hash="",
+            next_attempt_at=None, attempts=0, last_error="",
+        )  # fmt: skip
+    total = len(targets)
+    updates = {"total": total}
+    if total == 0:
+        updates.update(status=Status.DONE, finished_at=now, message="Nothing to export.")
+    ExportJob.objects.filter(id=job_id).update(**updates)
+    CalendarConnection.objects.filter(id=connection.id).update(sync_due_at=now)
+    return True
+
+
+def export_progress(job: ExportJob) -> dict:
+    """For the page's live progress: n of m, errors, status in words."""
+    job.refresh_from_db()
+    return {
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "done": job.done,
+        "total": job.total,
+        "errors": job.errors,
+        "message": job.message,
+        "finished": job.finished,
+    }

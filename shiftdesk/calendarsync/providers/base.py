@@ -1,0 +1,208 @@
+"""The one small interface every calendar provider implements for the sync engine (healthchecks transports).
+
+A ProviderBackend knows whether its integration is enabled and how to get a connection's credentials; it
+opens a CalendarProvider for one connection and one step. A CalendarProvider does create / update / delete /
+find-by-link / exists / list calendars, and `run()` executes many operations for one mailbox within the
+provider's concurrency limit (a provider may override it with native batching). Every failure is a
+ProviderError saying whether it is permanent and how long the mailbox asked us to wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from shiftdesk.calendarsync.models import CalendarConnection
+
+
+@dataclass(frozen=True)
+class EventContent:
+    """Everything an event says. start/end are {"dateTime": local wall time, "timeZone": IANA zone}."""
+
+    subject: str
+    start: dict[str, str]
+    end: dict[str, str]
+    body_html: str
+    location: str
+    reminder_minutes: int
+    show_as: str = "busy"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    id: str
+    change_key: str = ""
+    calendar_id: str = ""
+    # Where the event is now, as aware datetimes, when the provider read them (exists): None if not read.
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RemoteCalendar:
+    id: str
+    name: str
+    is_default: bool = False
+    can_edit: bool = True
+
+
+class ProviderError(Exception):
+    """A failed provider call. Messages are for people and never contain a token or secret.
+
+    permanent: retrying cannot help (stop the connection, or give up on this item when `not_found`).
+    retry_after: seconds the mailbox asked us to wait (throttling), if it said so.
+    not_found: the event or calendar is gone (404). auth_expired: the access token was refused (401).
+    reauthorize: only the user can fix it by authorizing again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        not_found: bool = False,
+        auth_expired: bool = False,
+        reauthorize: bool = False,
+        status: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.not_found = not_found
+        self.auth_expired = auth_expired
+        self.reauthorize = reauthorize
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+OpKind = Literal["create", "update", "delete", "find", "exists"]
+
+
+@dataclass
+class Operation:
+    """One provider call the engine wants made. `tag` is the engine's (the link's id)."""
+
+    kind: OpKind
+    tag: int
+    link_key: str = ""
+    calendar_id: str = ""
+    event_id: str = ""
+    content: EventContent | None = None
+    transaction_id: str = ""
+    # Filled by run():
+    result: RemoteEvent | None = None
+    error: ProviderError | None = None
+    ms: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CalendarProvider(ABC):
+    """One connection's calendar, for one step. Async so one mailbox's requests can overlap."""
+
+    max_concurrency: int = 4
+
+    @abstractmethod
+    async def create_event(
+        self, calendar_id: str, content: EventContent, *, link_key: str, transaction_id: str
+    ) -> RemoteEvent: ...
+
+    @abstractmethod
+    async def update_event(self, event_id: str, content: EventContent, *, link_key: str) -> RemoteEvent: ...
+
+    @abstractmethod
+    async def delete_event(self, event_id: str) -> None:
+        """Delete; an event that is already gone raises ProviderError(not_found=True)."""
+
+    @abstractmethod
+    async def find_by_link(self, link_key: str, *, calendar_id: str = "") -> RemoteEvent | None:
+        """The event carrying this ShiftDesk link key, looked for in `calendar_id` first, then in the whole
+        mailbox; its `calendar_id` says where it is ('' when elsewhere and the provider cannot tell)."""
+
+    @abstractmethod
+    async def exists(self, event_id: str) -> RemoteEvent | None:
+        """The event if it still exists (with its current calendar), else None."""
+
+    @abstractmethod
+    async def list_calendars(self) -> list[RemoteCalendar]: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release what the provider holds (HTTP client)."""
+
+    async def run_one(self, op: Operation) -> None:
+        started = time.perf_counter()
+        op.extra["ran"] = True
+        try:
+            if op.kind == "create":
+                assert op.content is not None
+                op.result = await self.create_event(
+                    op.calendar_id, op.content, link_key=op.link_key, transaction_id=op.transaction_id
+                )
+            elif op.kind == "update":
+                assert op.content is not None
+                op.result = await self.update_event(op.event_id, op.content, link_key=op.link_key)
+            elif op.kind == "delete":
+                await self.delete_event(op.event_id)
+            elif op.kind == "find":
+                op.result = await self.find_by_link(op.link_key, calendar_id=op.calendar_id)
+            elif op.kind == "exists":
+                op.result = await self.exists(op.event_id)
+        except ProviderError as error:
+            op.error = error
+        finally:
+            op.ms = int((time.perf_counter() - started) * 1000)
+
+    async def run(self, ops: Sequence[Operation], *, deadline: float | None = None) -> None:
+        """Run `ops` with at most max_concurrency in flight. Ops not started by `deadline` (a
+        time.monotonic() value) or after the mailbox throttled us are left with result and error None."""
+        semaphore = asyncio.Semaphore(self.max_concurrency)
+        stop = asyncio.Event()
+
+        async def guarded(op: Operation) -> None:
+            async with semaphore:
+                if stop.is_set() or (deadline is not None and time.monotonic() > deadline):
+                    op.extra["not_run"] = True
+                    return
+                await self.run_one(op)
+                if op.error is not None and (
+                    op.error.retry_after or op.error.auth_expired or op.error.reauthorize
+                ):
+                    stop.set()  # the mailbox asked us to wait, or the token is bad: stop sending
+                elif op.error is not None and op.error.permanent and not op.error.not_found:
+                    stop.set()
+
+        await asyncio.gather(*(guarded(op) for op in ops))
+
+
+class ProviderBackend(ABC):
+    """How the engine reaches one kind of provider: enabled?, a token, an open CalendarProvider."""
+
+    @abstractmethod
+    def disabled_reason(self) -> str:
+        """Why syncing through this provider is off for everyone (e.g. integration disabled), or ''."""
+
+    @abstractmethod
+    def credentials(self, connection: CalendarConnection, *, force_refresh: bool = False) -> str:
+        """A usable credential (access token) for the connection; ProviderError when it cannot be had."""
+
+    @abstractmethod
+    def open(
+        self, connection: CalendarConnection, credential: str, *, client: Any = None
+    ) -> CalendarProvider:
+        """A provider for this connection. `client` is a reusable transport from `new_client()`."""
+
+    def new_client(self) -> Any:
+        """A transport the worker may keep across steps (e.g. an httpx.AsyncClient); None if unused."""
+        return None

@@ -1,0 +1,155 @@
+"""Deleting a user's upcoming events from their previous calendar after they switched connections.
+
+When a user connects another provider or account (actions._switch_connection), the previous connection's
+row goes at once (no network call in the request) and a RetiringConnection keeps its provider, account,
+an encrypted copy of its credentials and the remote ids of the upcoming events ShiftDesk wrote there. The
+*new* connection's worker step runs those deletes first (engine._step calls `retire_previous_connections`
+before it reads its links), so the old events are gone before the new connection probes by link key and
+creates: a delete can never hit an event the new connection adopted, even if both accounts turn out to be
+one mailbox. Best-effort: a dead old credential, a disabled integration or a permanent error gives up at
+once; transient failures are tried again (the new connection's writes wait) up to MAX_ATTEMPTS times. Every
+outcome is written to the new connection's sync log, and the row (with the credentials) is then deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+
+from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection, SyncLogEntry
+from shiftdesk.calendarsync.providers import get_backend
+from shiftdesk.calendarsync.providers.base import Operation, ProviderError
+
+log = logging.getLogger("shiftdesk.calendarsync")
+MAX_ATTEMPTS = 5
+Action = SyncLogEntry.Action
+Outcome = SyncLogEntry.Outcome
+
+
+def retire_previous_connections(connection: CalendarConnection, now: datetime) -> bool:
+    """Run the due deletes owed to this connection's predecessors. True when some are still pending (a
+    backoff, or the old connection's lease): the caller must not write anything for this connection yet;
+    its next step is due when the first of them is."""
+    pending = list(RetiringConnection.objects.filter(successor=connection).order_by("id"))
+    if not pending:
+        return False
+    for retiring in pending:
+        if retiring.not_before <= now:
+            _retire(retiring, connection, now)
+    later = RetiringConnection.objects.filter(successor=connection).aggregate(at=Min("not_before"))["at"]
+    if later is None:
+        return False
+    CalendarConnection.objects.filter(id=connection.id).update(sync_due_at=later)
+    return True
+
+
+def _where(retiring: RetiringConnection) -> str:
+    return f"{retiring.get_provider_display()} {retiring.account_email or retiring.account_name}".strip()
+
+
+def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: datetime) -> None:
+    from shiftdesk.calendarsync.engine import _loop, _run, backoff_seconds
+
+    events: list[dict] = list(retiring.events)
+    done: list[tuple[dict, str, str]] = []  # (event, remote id, message)
+    failed: list[tuple[dict, str]] = []  # given up: (event, why)
+    stop: ProviderError | None = None  # the whole old connection is unusable
+    backend = get_backend(retiring.provider)
+    reason = backend.disabled_reason()
+    if reason:
+        stop = ProviderError(reason, permanent=True)
+    else:
+        old = retiring.as_connection()
+        try:
+            token = backend.credentials(old)
+        except ProviderError as error:
+            stop = error
+        except Exception:  # noqa: BLE001 - best-effort: never let the old account block the new one
+            log.warning("retire user=%s: the previous credentials failed", retiring.user_id, exc_info=True)
+            stop = ProviderError("The previous connection's credentials could not be used.", permanent=True)
+        if stop is None:
+            deadline = time.monotonic() + settings.SYNC_LEASE_SECONDS / 2
+            loop = _loop()
+            provider = backend.open(old, token)
+            finds: list[Operation] = []
+            deletes: list[Operation] = []
+            ids: dict[int, str] = {}
+            try:
+                # Events whose create was never recorded are looked up by link key first.
+                finds = [Operation("find", i, link_key=e["link_key"]) for i, e in enumerate(events)
+                         if not e.get("event_id")]  # fmt: skip
+                loop.run_until_complete(_run(provider, finds, deadline))
+                ids = {i: e["event_id"] for i, e in enumerate(events) if e.get("event_id")}
+                for op in finds:
+                    if op.extra.get("ran") and op.error is None:
+                        if op.result is None:
+                            done.append((events[op.tag], "", "No event was found in the previous calendar."))
+                        else:
+                            ids[op.tag] = op.result.id
+                deletes = [Operation("delete", i, event_id=event_id) for i, event_id in ids.items()]
+                loop.run_until_complete(_run(provider, deletes, deadline))
+            except Exception:  # noqa: BLE001 - unexpected: counted as a failed attempt, tried again later
+                log.warning("retire user=%s: deleting failed", retiring.user_id, exc_info=True)
+                stop = ProviderError("Deleting from the previous calendar failed unexpectedly.")
+            finally:
+                loop.run_until_complete(provider.aclose())
+            settled = {id(e) for e, _, _ in done}
+            for op in [*finds, *deletes]:
+                event = events[op.tag]
+                if id(event) in settled or (op.kind == "find" and op.tag in ids and op.error is None):
+                    continue  # found: its delete decides
+                if not op.extra.get("ran"):
+                    continue  # not sent (deadline, throttled): still pending
+                if op.error is None or (op.kind == "delete" and op.error.not_found):
+                    message = "Already deleted." if op.error else ""
+                    done.append((event, op.event_id, message))
+                    settled.add(id(event))
+                elif op.error.reauthorize or op.error.auth_expired or op.error.status in (401, 403):
+                    # The old credentials are refused: nobody will fix them any more (the user moved on).
+                    stop = stop or ProviderError(op.error.message, permanent=True)
+                elif op.error.permanent and not op.error.retry_after:
+                    failed.append((event, op.error.message))
+                    settled.add(id(event))
+    settled = {id(e) for e, _, _ in done} | {id(e) for e, _ in failed}
+    remaining = [e for e in events if id(e) not in settled]
+    attempts = retiring.attempts + 1
+    give_up = stop is not None and (stop.permanent or stop.reauthorize) or attempts >= MAX_ATTEMPTS
+    if give_up:
+        why = stop.message if stop is not None else f"still failing after {attempts} attempts"
+        failed += [(e, why) for e in remaining]
+        remaining = []
+    entries = [
+        SyncLogEntry(connection=connection, at=now, action=Action.DELETE, outcome=Outcome.OK,
+                     shift_ref=e["shift"], remote_event_id=remote or e.get("event_id", ""),
+                     message=f"Deleted from the previous calendar ({_where(retiring)}). {message}".strip())
+        for e, remote, message in done
+    ] + [
+        SyncLogEntry(connection=connection, at=now, action=Action.DELETE, outcome=Outcome.FAILED,
+                     shift_ref=e["shift"], remote_event_id=e.get("event_id", ""),
+                     message=f"Not deleted from the previous calendar ({_where(retiring)}): {why} "
+                             "The event stays there; delete it in Outlook if you no longer want it.")
+        for e, why in failed
+    ]  # fmt: skip
+    with transaction.atomic():
+        SyncLogEntry.objects.bulk_create(entries, batch_size=500)
+        if remaining:
+            RetiringConnection.objects.filter(id=retiring.id).update(
+                events=remaining, attempts=attempts,
+                not_before=now + timedelta(seconds=max(backoff_seconds(attempts), (stop and stop.retry_after) or 0)),
+            )  # fmt: skip
+        else:
+            RetiringConnection.objects.filter(id=retiring.id).delete()  # the old credentials go with it
+    from shiftdesk.calendarsync.recording import trim_log
+
+    trim_log(connection.id)
+    for entry in entries:
+        log.info("sync connection=%s shift=%s action=retire_delete outcome=%s remote_id=%s ms=0%s",
+                 connection.id, entry.shift_ref, entry.outcome, entry.remote_event_id or "-",
+                 f" error={entry.message!r}" if entry.outcome != Outcome.OK else "")  # fmt: skip
+    log.info("retire user=%s provider=%s deleted=%s failed=%s pending=%s", retiring.user_id,
+             retiring.provider, len(done), len(failed), len(remaining))  # fmt: skip

@@ -1,0 +1,1 @@
+"""Template tag libraries of calendarsync (calendarsync_tags)."""

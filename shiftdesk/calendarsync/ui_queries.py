@@ -1,0 +1,257 @@
+"""Reads for the Calendar Sync tab and the Integration Status page: permission-scoped lookups and summaries.
+
+Views never fetch a job, link or connection by a raw id: they go through `get_<thing>_for_user`, which only
+ever finds the requesting user's own rows (style.md: "permission-scoped lookups"). Someone else's id is a 404,
+the same answer as an id that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from shiftdesk.accounts.models import User
+from shiftdesk.calendarsync import exports
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, SyncLogEntry
+from shiftdesk.calendarsync.providers import get_backend
+from shiftdesk.scheduling.models import Site
+
+Status = CalendarConnection.Status
+RECENT_LOG_ENTRIES = 20
+DELETED_LIST_LIMIT = 100
+
+# Statuses the "only accounts with problems" filter shows. A connection without a chosen calendar syncs
+# nothing, so it counts as a problem too (the user has authorized but not finished setting up).
+PROBLEM_STATUSES = (Status.NEEDS_REAUTHORIZATION, Status.ERROR, Status.PAUSED)
+
+
+def pending_filter(prefix: str = "") -> Q:
+    """Links that still need a remote write: dirty, not given up to the user's Outlook deletion, and either
+    wanted (tracked) or holding an event that may have to go. An untracked link with no event needs nothing."""
+    p = prefix
+    return (
+        Q(**{f"{p}dirty": True})
+        & Q(**{f"{p}deleted_in_outlook": False})
+        & Q(**{f"{p}moved_in_outlook": False})
+        & (Q(**{f"{p}tracked": True}) | ~Q(**{f"{p}remote_event_id": ""}))
+    )
+
+
+def deleted_in_outlook_filter(prefix: str = "") -> Q:
+    """Upcoming events the user deleted or moved in Outlook that ShiftDesk still tracks (restore or leave
+    them). A past shift's event is history: there is nothing left to decide about it."""
+    p = prefix
+    return (
+        Q(**{f"{p}deleted_in_outlook": True})
+        & Q(**{f"{p}tracked": True})
+        & (Q(**{f"{p}shift_end__isnull": True}) | Q(**{f"{p}shift_end__gt": timezone.now()}))
+    )
+
+
+def moved_in_outlook_filter(prefix: str = "") -> Q:
+    """Upcoming events the user moved in Outlook (another calendar, another time) that ShiftDesk still
+    tracks: shown beside the deleted ones, with the same Restore / Leave it."""
+    p = prefix
+    return (
+        Q(**{f"{p}moved_in_outlook": True})
+        & Q(**{f"{p}deleted_in_outlook": False})
+        & Q(**{f"{p}tracked": True})
+        & (Q(**{f"{p}shift_end__isnull": True}) | Q(**{f"{p}shift_end__gt": timezone.now()}))
+    )
+
+
+def site_time_zone() -> str:
+    """The site's IANA zone: every instant on these pages is shown in it, like the rest of ShiftDesk."""
+    return Site.load().time_zone
+
+
+def integration_disabled_reasons() -> dict[str, str]:
+    """Providers switched off for everyone (e.g. Azure AD OAuth 2 not enabled), with the reason in words.
+    Connections of such a provider keep their status but nothing syncs, so the pages say so."""
+    reasons = {name: get_backend(name).disabled_reason() for name in settings.SYNC_PROVIDERS}
+    return {name: reason for name, reason in reasons.items() if reason}
+
+
+# --- permission-scoped lookups ---------------------------------------------------------------------------
+
+
+def get_connection_for_user(user: User) -> CalendarConnection | None:
+    return CalendarConnection.objects.filter(user=user).first()
+
+
+def get_export_job_for_user(user: User, job_id: int) -> ExportJob:
+    job = ExportJob.objects.filter(user=user, pk=job_id).first()
+    if job is None:
+        raise Http404("No such export.")
+    return job
+
+
+def get_deleted_event_link_for_user(user: User, link_id: int) -> EventLink:
+    """One of the user's own events deleted or moved in Outlook (what Restore / Leave it act on)."""
+    link = (
+        EventLink.objects.filter(
+            deleted_in_outlook_filter() | moved_in_outlook_filter(), connection__user=user, pk=link_id
+        )
+        .select_related("connection")
+        .first()
+    )
+    if link is None:
+        raise Http404("No such event.")
+    return link
+
+
+def get_connection_for_admin(admin: User, connection_id: int) -> CalendarConnection:
+    """Any connection, for a system admin (Integration Status). Everyone else gets a 404."""
+    if not admin.is_system_admin:
+        raise Http404("No such connection.")
+    connection = CalendarConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        raise Http404("No such connection.")
+    return connection
+
+
+# --- the user's own summary ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """A connection's state in the words the pages use: key (for CSS and tests), label, and a sentence."""
+
+    key: str
+    label: str
+    css: str
+    is_problem: bool
+
+
+def status_view(connection: CalendarConnection | None) -> StatusView:
+    if connection is None:
+        return StatusView("not_connected", "Not connected", "status-muted", False)
+    if connection.status == Status.CONNECTED and not connection.calendars_chosen:
+        return StatusView("no_calendar", "Connected (no calendar chosen)", "status-warn", True)
+    css = {
+        Status.CONNECTED: "status-ok",
+        Status.NEEDS_REAUTHORIZATION: "status-warn",
+        Status.ERROR: "status-error",
+        Status.PAUSED: "status-warn",
+    }.get(connection.status, "status-error")
+    return StatusView(
+        connection.status, connection.get_status_display(), css, connection.status != Status.CONNECTED
+    )
+
+
+def pending_count(connection: CalendarConnection) -> int:
+    return EventLink.objects.filter(pending_filter(), connection=connection).count()
+
+
+def recent_log(connection: CalendarConnection) -> list[SyncLogEntry]:
+    return list(
+        SyncLogEntry.objects.filter(connection=connection).order_by("-at", "-id")[:RECENT_LOG_ENTRIES]
+    )
+
+
+def deleted_in_outlook(connection: CalendarConnection) -> list[EventLink]:
+    """Tracked events the user removed in Outlook, soonest shift first, with their shift for the listing."""
+    return list(
+        EventLink.objects.filter(deleted_in_outlook_filter(), connection=connection)
+        .select_related("shift__position", "shift__schedule")
+        .order_by("shift_end", "id")[:DELETED_LIST_LIMIT]
+    )
+
+
+def export_unavailable_reason(connection: CalendarConnection | None) -> str:
+    """Why Run the Export cannot run for this connection, in words for the user; '' when it can."""
+    if connection is None:
+        return "Authorize ShiftDesk with your Outlook calendar first (OAuth2 Authorization box above)."
+    if not connection.calendars_chosen:
+        return "Choose a Calendar to Sync shifts with and click Save Calendars first."
+    if connection.status == Status.NEEDS_REAUTHORIZATION:
+        return "Your Outlook authorization has expired: authorize again before exporting."
+    if connection.status == Status.PAUSED:
+        return "Your calendar sync is paused for confirmation: confirm it below before exporting."
+    if connection.status == Status.ERROR:
+        return "Your calendar sync has stopped because of an error (see Sync Status below)."
+    return ""
+
+
+def unfinished_export_job(user: User) -> ExportJob | None:
+    """The user's export still queued or running, if any (a second click shows it instead of queueing)."""
+    unfinished = (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING)
+    return ExportJob.objects.filter(user=user, status__in=unfinished).order_by("-id").first()
+
+
+def latest_export_job(user: User) -> ExportJob | None:
+    return ExportJob.objects.filter(user=user).order_by("-created_at", "-id").first()
+
+
+def export_progress_context(job: ExportJob) -> dict:
+    """What the progress fragment shows: the engine's n of m / errors / status, and the errors in words."""
+    progress = exports.export_progress(job)
+    if not progress["finished"] and not CalendarConnection.objects.filter(user_id=job.user_id).exists():
+        # Remove Authorization mid-export took the links with it: nothing will ever finish this job, so
+        # the page stops polling and says why (the row itself is the engine's to close).
+        progress = {
+            **progress,
+            "finished": True,
+            "status_display": "Stopped",
+            "message": "The export stopped because the authorization was removed.",
+        }
+    errors: list[str] = []
+    if progress["errors"]:
+        errors = list(
+            EventLink.objects.filter(export_job=job)
+            .exclude(last_error="")
+            .order_by("last_error")
+            .values_list("last_error", flat=True)
+            .distinct()[:5]
+        )
+    return {"job": job, "progress": progress, "error_messages": errors, "site_time_zone": site_time_zone()}
+
+
+def moved_in_outlook(connection: CalendarConnection) -> list[EventLink]:
+    """Tracked events the user moved in Outlook, soonest shift first, with their shift for the listing."""
+    return list(
+        EventLink.objects.filter(moved_in_outlook_filter(), connection=connection)
+        .select_related("shift__position", "shift__schedule")
+        .order_by("shift_end", "id")[:DELETED_LIST_LIMIT]
+    )
+
+
+# --- Integration Status (system admins) ------------------------------------------------------------------
+
+
+def _count_links(condition: Q) -> Coalesce:
+    """A correlated COUNT of the row's connection's links matching `condition` (0 when not connected)."""
+    counted = (
+        EventLink.objects.filter(condition, connection__user=OuterRef("pk"))
+        .order_by()
+        .values("connection__user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def integration_status_rows(*, problems_only: bool = False) -> QuerySet[User]:
+    """Every active account with its connection (one JOIN) and its counts (correlated subqueries): one query
+    per page whatever the number of accounts. `problems_only` keeps accounts whose sync needs attention."""
+    rows = (
+        User.objects.filter(is_active=True)
+        .select_related("calendar_connection")
+        .annotate(
+            pending_changes=_count_links(pending_filter()),
+            deleted_in_outlook_count=_count_links(deleted_in_outlook_filter()),
+            moved_in_outlook_count=_count_links(moved_in_outlook_filter()),
+        )
+        .order_by("last_name", "first_name", "email", "pk")
+    )
+    if problems_only:
+        rows = rows.filter(
+            Q(calendar_connection__status__in=PROBLEM_STATUSES)
+            | Q(calendar_connection__status=Status.CONNECTED, calendar_connection__sync_calendar_id="")
+        )
+    return rows

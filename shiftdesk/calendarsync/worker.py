@@ -1,0 +1,267 @@
+"""The sync worker's loop: claim due connections, run their steps on a pool of threads, sweep periodically.
+
+Any number of workers on any number of hosts share the work through the database only: a connection is
+claimed with `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL) or a conditional UPDATE (SQLite) and its lease
+expires, so a killed worker's connections are taken over after SYNC_LEASE_SECONDS. The sweep re-enqueues
+anything due (a lost wake-up only delays), starts export jobs and refreshes idle tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from shiftdesk.calendarsync.engine import reschedule, sync_one_connection, use_network_gate
+from shiftdesk.calendarsync.exports import run_queued_exports
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+from shiftdesk.calendarsync.providers import get_backend
+from shiftdesk.calendarsync.providers.base import ProviderError
+
+log = logging.getLogger("shiftdesk.calendarsync.worker")
+Status = CalendarConnection.Status
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _enabled_providers() -> list[str]:
+    return [name for name in settings.SYNC_PROVIDERS if not get_backend(name).disabled_reason()]
+
+
+def due_connections() -> Any:
+    now = timezone.now()
+    return (
+        CalendarConnection.objects.filter(
+            status=Status.CONNECTED, sync_due_at__lte=now, provider__in=_enabled_providers()
+        )
+        .exclude(sync_calendar_id="")
+        .filter(Q(retry_after_until__isnull=True) | Q(retry_after_until__lte=now))
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+    )
+
+
+def claim_due_connections(
+    worker_id: str, limit: int, exclude: set[int] | frozenset[int] = frozenset()
+) -> list[int]:
+    """Lease up to `limit` due connections to this worker; returns their ids (oldest due first)."""
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    candidates = due_connections().exclude(id__in=exclude).order_by("sync_due_at")
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            ids = list(
+                candidates.select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[
+                    :limit
+                ]
+            )
+            if ids:
+                CalendarConnection.objects.filter(id__in=ids).update(
+                    lease_owner=worker_id, lease_expires_at=lease
+                )
+            return ids
+    claimed = []
+    for connection_id in candidates.values_list("id", flat=True)[: limit * 2]:
+        # Conditional UPDATE: 0 rows means another worker took it first.
+        if (
+            CalendarConnection.objects.filter(id=connection_id)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .update(lease_owner=worker_id, lease_expires_at=lease)
+        ):
+            claimed.append(connection_id)
+            if len(claimed) >= limit:
+                break
+    return claimed
+
+
+def requeue_lost_wakeups() -> int:
+    """Connections with dirty links but no due time (a mark lost to a crash or bug) get one again."""
+    ids = list(
+        CalendarConnection.objects.filter(status=Status.CONNECTED, sync_due_at__isnull=True)
+        .filter(id__in=EventLink.objects.filter(dirty=True).values("connection_id"))
+        .values_list("id", flat=True)
+    )
+    for connection_id in ids:
+        reschedule(connection_id)
+    return len(ids)
+
+
+def enqueue_verifications() -> int:
+    """Connections with nothing to do whose events were not checked for SYNC_VERIFY_HOURS get a step."""
+    threshold = timezone.now() - timedelta(hours=settings.SYNC_VERIFY_HOURS)
+    return (
+        CalendarConnection.objects.filter(status=Status.CONNECTED, sync_due_at__isnull=True)
+        .filter(Q(last_verified_at__lt=threshold) | Q(last_verified_at__isnull=True))
+        .exclude(sync_calendar_id="")
+        .update(sync_due_at=timezone.now())
+    )
+
+
+def refresh_idle_connections(limit: int = 50) -> int:
+    """Use each idle connection's refresh token before Microsoft's 90-day inactivity limit kills it, and
+    warn the user by email when it has not been refreshable for SYNC_REFRESH_WARN_DAYS."""
+    now = timezone.now()
+    idle_before = now - timedelta(days=settings.SYNC_IDLE_REFRESH_DAYS)
+    refreshed = 0
+    idle = (
+        CalendarConnection.objects.select_related("user")
+        .filter(status=Status.CONNECTED, provider__in=_enabled_providers())
+        .filter(
+            Q(token_refreshed_at__lt=idle_before)
+            | Q(token_refreshed_at__isnull=True, created_at__lt=idle_before)
+        )
+    )
+    for conn in idle.order_by("token_refreshed_at")[:limit]:
+        try:
+            get_backend(conn.provider).credentials(conn, force_refresh=True)
+        except ProviderError as error:
+            _warn_if_dying(conn, error)
+            continue
+        CalendarConnection.objects.filter(id=conn.id).update(token_refreshed_at=now)
+        refreshed += 1
+    return refreshed
+
+
+def _warn_if_dying(conn: CalendarConnection, error: ProviderError) -> None:
+    last = conn.token_refreshed_at or conn.created_at
+    if error.reauthorize or last > timezone.now() - timedelta(days=settings.SYNC_REFRESH_WARN_DAYS):
+        return  # reauthorization emails are sent where the connection is marked
+    if CalendarConnection.objects.filter(id=conn.id, reauth_email_sent_at__isnull=True).update(
+        reauth_email_sent_at=timezone.now()
+    ):
+        link = settings.PUBLIC_BASE_URL + reverse("calendar_sync")
+        send_mail(
+            "ShiftDesk: your Outlook calendar sync will stop soon",
+            f"Hello {conn.user.get_short_name()},\n\nShiftDesk has not been able to renew its access to your "
+            f"Outlook calendar since {last:%Y-%m-%d}. Microsoft ends access that is not renewed for 90 days.\n\n"
+            f"Open {link} and press Authorize with Microsoft Account to keep your shifts in sync.\n",
+            None,
+            [conn.user.email],
+            fail_silently=True,
+        )
+
+
+def sweep(worker_id: str) -> None:
+    if not connection.in_atomic_block:
+        close_old_connections()
+    requeue_lost_wakeups()
+    enqueue_verifications()
+    run_queued_exports(worker_id)
+    refresh_idle_connections()
+
+
+class Worker:
+    """`run()` until stopped (SIGTERM sets `stopping`; each step in flight is allowed to finish)."""
+
+    def __init__(self, concurrency: int | None = None, worker_id: str | None = None) -> None:
+        self.concurrency = concurrency or settings.SYNC_WORKER_CONCURRENCY
+        self.worker_id = worker_id or new_worker_id()
+        self.stopping = threading.Event()
+        self._local = threading.local()
+        self.steps = 0
+        self._gate: threading.BoundedSemaphore | None = None  # set by run() with a thread pool
+
+    def _client(self, provider: str) -> Any:
+        clients = getattr(self._local, "clients", None)
+        if clients is None:
+            clients = self._local.clients = {}
+        if provider not in clients:
+            from shiftdesk.calendarsync.engine import _loop
+
+            _loop()  # the thread's event loop first: the client's pool binds to it
+            clients[provider] = get_backend(provider).new_client()
+        return clients[provider]
+
+    def _step(self, connection_id: int) -> bool:
+        try:
+            provider = (
+                CalendarConnection.objects.filter(id=connection_id).values_list("provider", flat=True).first()
+            )
+            if provider is None:
+                return False
+            use_network_gate(self._gate)
+            return sync_one_connection(connection_id, worker_id=self.worker_id, client=self._client(provider))
+        except Exception:
+            log.exception("sync step failed for connection %s", connection_id)
+            # Release our lease so another step (ours or another worker's) can try again soon.
+            CalendarConnection.objects.filter(id=connection_id, lease_owner=self.worker_id).update(
+                lease_owner="", lease_expires_at=None
+            )
+            return False
+        finally:
+            # Keep this thread's database connection across steps (reconnecting costs more than a step's
+            # queries); drop it only when it failed. close_old_connections() runs with the sweep.
+            if connection.errors_occurred and not connection.in_atomic_block and not connection.is_usable():
+                connection.close()
+
+    def run(self, *, once: bool = False) -> int:
+        """Work until stopped; with `once`, until nothing is due (then return). Returns steps run."""
+        if self.concurrency == 1:
+            return self._run_inline(once=once)
+        in_flight: dict[Future, int] = {}
+        last_sweep = 0.0
+        # Half as many steps again as network slots: their database phases overlap the others' requests
+        # (engine.use_network_gate keeps at most `concurrency` steps sending at once).
+        threads = self.concurrency + max(1, self.concurrency // 2)
+        self._gate = threading.BoundedSemaphore(self.concurrency)
+        return self._run_pool(threads, in_flight, last_sweep, once=once)
+
+    def _run_pool(self, threads: int, in_flight: dict[Future, int], last_sweep: float, *, once: bool) -> int:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync") as pool:
+            while not self.stopping.is_set():
+                if time.monotonic() - last_sweep >= settings.SYNC_SWEEP_SECONDS or once and not in_flight:
+                    sweep(self.worker_id)
+                    last_sweep = time.monotonic()
+                # "Run the Export" should start within a poll, not a sweep: one cheap query when none is queued.
+                run_queued_exports(self.worker_id)
+                busy = set(in_flight.values())
+                for connection_id in claim_due_connections(self.worker_id, threads - len(in_flight), busy):
+                    in_flight[pool.submit(self._step, connection_id)] = connection_id
+                if not in_flight:
+                    if once:
+                        break
+                    self.stopping.wait(settings.SYNC_WORKER_POLL_SECONDS)
+                    continue
+                done, _ = wait(
+                    list(in_flight), timeout=settings.SYNC_WORKER_POLL_SECONDS, return_when=FIRST_COMPLETED
+                )
+                for future in done:
+                    in_flight.pop(future)
+                    self.steps += 1
+            for future in list(in_flight):  # SIGTERM: let the steps in flight finish and record
+                future.result()
+        return self.steps
+
+    def _run_inline(self, *, once: bool) -> int:
+        """Concurrency 1: steps on this thread (one database connection; what a small SQLite site runs)."""
+        last_sweep = 0.0
+        while not self.stopping.is_set():
+            if time.monotonic() - last_sweep >= settings.SYNC_SWEEP_SECONDS or once:
+                sweep(self.worker_id)
+                last_sweep = time.monotonic()
+            run_queued_exports(self.worker_id)
+            claimed = claim_due_connections(self.worker_id, 1)
+            if not claimed:
+                if once:
+                    break
+                self.stopping.wait(settings.SYNC_WORKER_POLL_SECONDS)
+                continue
+            self._step(claimed[0])
+            self.steps += 1
+        return self.steps

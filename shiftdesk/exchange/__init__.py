@@ -1,0 +1,1 @@
+"""Legacy Password Authentication: Outlook/Exchange calendar sync through EWS (exchangelib)."""

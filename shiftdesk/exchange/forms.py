@@ -1,0 +1,33 @@
+"""Forms of the Password Authentication box and of its Admin > Integrations switch."""
+
+from __future__ import annotations
+
+from django import forms
+
+
+class PasswordAuthenticationForm(forms.Form):
+    server = forms.CharField(
+        label="Server Address", max_length=500, help_text="For example mail.example.org, or the full EWS URL."
+    )
+    username = forms.CharField(
+        label="Username", max_length=320, help_text="As you sign in to Outlook on the web."
+    )
+    # Write-only: never rendered back (render_value=False), never logged.
+    password = forms.CharField(
+        label="Password", max_length=1024, strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    email = forms.EmailField(label="Email Address", max_length=320)
+
+
+class RemoveForm(forms.Form):
+    delete_future_events = forms.BooleanField(
+        label="Also delete my future ShiftDesk events from my Exchange calendar", required=False
+    )
+
+
+class ExchangeSettingsForm(forms.Form):
+    enabled = forms.TypedChoiceField(
+        label="Enable Calendar Sync with Password Authentication",
+        choices=[("1", "Enabled"), ("0", "Disabled")],
+        coerce=lambda v: v == "1",
+    )

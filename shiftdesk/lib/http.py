@@ -1,0 +1,66 @@
+"""The one place outgoing HTTP clients are built: timeouts, base URLs and the CA bundle come from settings.
+
+Every call ShiftDesk makes to Microsoft (MSAL's token requests, Graph) goes through a client made here, so
+tests point the whole app at the emulator by settings alone, and a transport can be injected.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+import requests
+from django.conf import settings
+
+
+def _verify() -> str | bool:
+    # A configured bundle, or the default trust store. Never False: we do not turn verification off.
+    return settings.MICROSOFT_CA_BUNDLE or True
+
+
+def ssl_context() -> ssl.SSLContext:
+    bundle = settings.MICROSOFT_CA_BUNDLE
+    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+
+
+def graph_client(*, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> httpx.Client:
+    """A synchronous httpx client for Graph (base URL = MICROSOFT_GRAPH_URL + /v1.0)."""
+    return httpx.Client(
+        base_url=settings.MICROSOFT_GRAPH_URL + "/v1.0",
+        verify=ssl_context(),
+        timeout=settings.HTTP_TIMEOUT_SECONDS,
+        transport=transport,
+        **kwargs,
+    )
+
+
+def async_graph_client(
+    *, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any
+) -> httpx.AsyncClient:
+    """An async httpx client for Graph, for the sync worker's concurrent per-mailbox requests."""
+    return httpx.AsyncClient(
+        base_url=settings.MICROSOFT_GRAPH_URL + "/v1.0",
+        verify=ssl_context(),
+        timeout=settings.HTTP_TIMEOUT_SECONDS,
+        transport=transport,
+        **kwargs,
+    )
+
+
+class _TimeoutSession(requests.Session):
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("timeout", settings.HTTP_TIMEOUT_SECONDS)
+        return super().request(*args, **kwargs)
+
+
+def msal_http_session() -> requests.Session:
+    """A requests.Session for MSAL's `http_client=`.
+
+    trust_env=False: otherwise REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment silently override
+    `verify`, and proxies from the environment apply (see shared/reference pitfalls).
+    """
+    session = _TimeoutSession()
+    session.trust_env = False
+    session.verify = _verify()
+    return session

@@ -1,0 +1,300 @@
+"""The Graph calendar provider: the sync engine's CalendarProvider over Microsoft Graph (async httpx).
+
+Every request asks for immutable ids (`Prefer: IdType="ImmutableId"`) so an event the user moves keeps its
+id. Creates carry a `transactionId` and a single-value extended property holding ShiftDesk's link key, so
+an event is found again after a crash or a reconnect. Events never get attendees (Outlook would email
+invitations); people and notes go in the body. Failures are mapped by microsoft.graph.error_for_response
+and become ProviderErrors; short Retry-After waits are honoured here, per mailbox, before trying again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from django.conf import settings
+
+from shiftdesk.calendarsync.models import CalendarConnection
+from shiftdesk.calendarsync.providers.base import (
+    CalendarProvider,
+    EventContent,
+    Operation,
+    ProviderBackend,
+    ProviderError,
+    RemoteCalendar,
+    RemoteEvent,
+)
+from shiftdesk.lib.http import async_graph_client
+from shiftdesk.microsoft.errors import (
+    GraphAccessDenied,
+    GraphAuthenticationError,
+    GraphError,
+    GraphNotFound,
+    GraphThrottled,
+    IntegrationDisabled,
+    MicrosoftError,
+    ReauthorizationRequired,
+)
+from shiftdesk.microsoft.graph import error_for_response
+
+log = logging.getLogger(__name__)
+
+# The extended property carrying ShiftDesk's link key: a fixed GUID namespace, named, string-valued.
+LINK_PROPERTY_ID = "String {8f2c6a51-3b7e-4d0a-9c1f-5e6d7a8b9c0d} Name ShiftDeskLink"
+PREFER = 'IdType="ImmutableId"'
+# Retries inside one step: a short Retry-After is waited out here (the whole mailbox pauses); a transient
+# 5xx or a dropped connection is tried again after a jittered backoff. Anything longer ends the step and
+# the engine stores the wait on the connection, so every worker respects it.
+_TRANSIENT_TRIES = 3
+
+
+def graph_event(content: EventContent, link_key: str) -> dict[str, Any]:
+    """EventContent as Graph's event JSON. Deliberately no `attendees`."""
+    return {
+        "subject": content.subject,
+        "body": {"contentType": "HTML", "content": content.body_html},
+        "start": content.start,
+        "end": content.end,
+        "location": {"displayName": content.location},
+        "showAs": content.show_as,
+        "isReminderOn": content.reminder_minutes > 0,
+        "reminderMinutesBeforeStart": content.reminder_minutes,
+        "singleValueExtendedProperties": [{"id": LINK_PROPERTY_ID, "value": link_key}],
+    }
+
+
+def graph_instant(value: Any) -> datetime | None:
+    """Graph's dateTimeTimeZone ({"dateTime": "2026-12-01T14:00:00.0000000", "timeZone": "UTC"}) as an
+    aware datetime; None when absent or in a zone this does not know (then nothing is compared)."""
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        return None
+    text, zone = value["dateTime"], value.get("timeZone") or "UTC"
+    head, _, fraction = text.partition(".")
+    try:
+        wall = datetime.fromisoformat(head + ("." + fraction[:6] if fraction else ""))
+        tz = UTC if zone in ("UTC", "Etc/UTC") else ZoneInfo(zone)
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return None
+    return wall.replace(tzinfo=tz) if wall.tzinfo is None else wall
+
+
+def provider_error(error: MicrosoftError) -> ProviderError:
+    status = getattr(error, "status", 0)
+    if isinstance(error, GraphThrottled):
+        return ProviderError(error.message, retry_after=error.retry_after or 1.0, status=status)
+    if isinstance(error, GraphAuthenticationError):
+        return ProviderError(error.message, auth_expired=True, status=status)
+    if isinstance(error, GraphNotFound):
+        return ProviderError(error.message, permanent=True, not_found=True, status=status)
+    if isinstance(error, GraphAccessDenied):
+        return ProviderError(
+            "Microsoft denied ShiftDesk access to this calendar (ErrorAccessDenied). "
+            "Authorize with Microsoft Account again, or ask an administrator to check the app's permissions.",
+            permanent=True,
+            status=status,
+        )
+    if isinstance(error, ReauthorizationRequired):
+        return ProviderError(error.message, permanent=True, reauthorize=True)
+    return ProviderError(
+        error.message, permanent=error.permanent, retry_after=error.retry_after, status=status
+    )
+
+
+class GraphCalendarProvider(CalendarProvider):
+    def __init__(self, http: httpx.AsyncClient, access_token: str, *, owns_client: bool) -> None:
+        self.http = http
+        self.max_concurrency = settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX
+        self._headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Prefer": PREFER,
+            "Content-Type": "application/json",
+        }
+        self._owns_client = owns_client
+        self._resume_at = 0.0  # this mailbox said Retry-After: nobody sends before this monotonic time
+        self.prefer = PREFER
+
+    async def run(self, ops: Sequence[Operation], *, deadline: float | None = None) -> None:
+        """Lookups one by one (rare: after a crash or for an export), writes through $batch lanes."""
+        from shiftdesk.microsoft.provider_batch import BATCHABLE, Lanes
+
+        if settings.SYNC_GRAPH_BATCH_SIZE <= 1:
+            await super().run(ops, deadline=deadline)
+            return
+        single = [op for op in ops if op.kind not in BATCHABLE]
+        if single:
+            await super().run(single, deadline=deadline)
+        await Lanes(self, deadline).run([op for op in ops if op.kind in BATCHABLE])
+
+    def __repr__(self) -> str:  # never the token
+        return "<GraphCalendarProvider>"
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.http.aclose()
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        for attempt in range(1, _TRANSIENT_TRIES + 1):
+            wait = self._resume_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                response = await self.http.request(method, url, headers=self._headers, **kwargs)
+            except httpx.TimeoutException:
+                error: ProviderError = ProviderError("Microsoft Graph did not answer in time.")
+            except httpx.TransportError as exc:
+                log.info("Graph connection failed: %s", type(exc).__name__)
+                error = ProviderError("Microsoft Graph could not be reached (connection failed).")
+            else:
+                if response.status_code < 400:
+                    return response
+                error = provider_error(error_for_response(response))
+            if error.retry_after is not None:
+                if (
+                    error.retry_after > settings.SYNC_INLINE_RETRY_AFTER_MAX_SECONDS
+                    or attempt == _TRANSIENT_TRIES
+                ):
+                    raise error
+                # Pause the whole mailbox, not only this request: other tasks see _resume_at too.
+                self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
+                continue
+            if error.permanent or error.auth_expired or attempt == _TRANSIENT_TRIES:
+                raise error
+            await asyncio.sleep(random.uniform(0.5, 1.0) * 0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def create_event(
+        self, calendar_id: str, content: EventContent, *, link_key: str, transaction_id: str
+    ) -> RemoteEvent:
+        body = graph_event(content, link_key)
+        body["transactionId"] = transaction_id
+        response = await self._request("POST", f"/me/calendars/{quote(calendar_id, safe='')}/events",
+                                       content=json.dumps(body), params={"$select": "id,changeKey"})  # fmt: skip
+        data = response.json()
+        return RemoteEvent(id=data["id"], change_key=data.get("changeKey", ""), calendar_id=calendar_id)
+
+    async def update_event(self, event_id: str, content: EventContent, *, link_key: str) -> RemoteEvent:
+        response = await self._request("PATCH", f"/me/events/{quote(event_id, safe='')}",
+                                       content=json.dumps(graph_event(content, link_key)),
+                                       params={"$select": "id,changeKey"})  # fmt: skip
+        data = response.json()
+        return RemoteEvent(id=data.get("id", event_id), change_key=data.get("changeKey", ""))
+
+    async def delete_event(self, event_id: str) -> None:
+        await self._request("DELETE", f"/me/events/{quote(event_id, safe='')}")
+
+    async def find_by_link(self, link_key: str, *, calendar_id: str = "") -> RemoteEvent | None:
+        """Search the given calendar, then the whole mailbox (an event left in a calendar no longer chosen
+        comes back with that calendar's id, or '' when Graph does not say). If a crash ever left two
+        events with one key, the first is kept and the others deleted."""
+        escaped = link_key.replace("'", "''")
+        params = {
+            "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{LINK_PROPERTY_ID}' and ep/value eq '{escaped}')",
+            "$select": "id,changeKey",
+        }
+        found: list[dict] = []
+        where = ""
+        if calendar_id:
+            response = await self._request(
+                "GET", f"/me/calendars/{quote(calendar_id, safe='')}/events", params=params
+            )
+            found, where = response.json().get("value", []), calendar_id
+        if not found:
+            response = await self._request(
+                "GET", "/me/events", params={**params, "$expand": "calendar($select=id)"}
+            )
+            found = response.json().get("value", [])
+            where = ""
+        for extra in found[1:]:
+            try:
+                await self.delete_event(extra["id"])
+            except ProviderError as error:
+                if not error.not_found:
+                    raise
+        if not found:
+            return None
+        first = found[0]
+        return RemoteEvent(
+            first["id"], first.get("changeKey", ""), where or (first.get("calendar") or {}).get("id", "")
+        )
+
+    async def exists(self, event_id: str) -> RemoteEvent | None:
+        """The event's calendar (the `calendar` navigation property) and its start/end (UTC: no
+        outlook.timezone preference is sent), so the engine can tell an event the user moved."""
+        try:
+            response = await self._request("GET", f"/me/events/{quote(event_id, safe='')}",
+                                           params={"$select": "id,changeKey,start,end", "$expand": "calendar($select=id)"})  # fmt: skip
+        except ProviderError as error:
+            if error.not_found:
+                return None
+            raise
+        data = response.json()
+        return RemoteEvent(data["id"], data.get("changeKey", ""), (data.get("calendar") or {}).get("id", ""),
+                           graph_instant(data.get("start")), graph_instant(data.get("end")))  # fmt: skip
+
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        response = await self._request("GET", "/me/calendars")
+        return [
+            RemoteCalendar(
+                c["id"], c.get("name", ""), bool(c.get("isDefaultCalendar")), bool(c.get("canEdit", True))
+            )
+            for c in response.json().get("value", [])
+        ]
+
+
+class GraphBackend(ProviderBackend):
+    """How the engine reaches Graph: the Azure AD OAuth 2 switch, MSAL tokens, an async client."""
+
+    def disabled_reason(self) -> str:
+        from shiftdesk.microsoft.models import AzureADSettings
+
+        if not AzureADSettings.load().is_active:
+            return "Calendar Sync with Azure AD OAuth 2 is not enabled on this ShiftDesk system."
+        return ""
+
+    def credentials(self, connection: CalendarConnection, *, force_refresh: bool = False) -> str:
+        from shiftdesk.microsoft.auth import acquire_access_token
+
+        if force_refresh:
+            # Graph refused the cached access token (401): hand MSAL the cache without access tokens so
+            # it must use the refresh token; the rotated cache is stored by acquire_access_token.
+            connection.credentials = _without_access_tokens(connection.credentials)
+        try:
+            return acquire_access_token(connection)
+        except IntegrationDisabled as error:
+            raise ProviderError(error.message) from None
+        except MicrosoftError as error:
+            raise provider_error(error) from None
+
+    def open(
+        self, connection: CalendarConnection, credential: str, *, client: Any = None
+    ) -> CalendarProvider:
+        if client is None:
+            return GraphCalendarProvider(async_graph_client(), credential, owns_client=True)
+        return GraphCalendarProvider(client, credential, owns_client=False)
+
+    def new_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX * 4)
+        return async_graph_client(limits=limits)
+
+
+def _without_access_tokens(serialized: str) -> str:
+    if not serialized:
+        return serialized
+    try:
+        data = json.loads(serialized)
+    except ValueError:
+        return serialized
+    data["AccessToken"] = {}
+    return json.dumps(data)
+
+
+__all__ = ["GraphBackend", "GraphCalendarProvider", "LINK_PROPERTY_ID", "Operation", "GraphError"]

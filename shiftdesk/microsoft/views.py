@@ -1,0 +1,288 @@
+"""Views of the Azure AD OAuth 2 box (system admins) and the OAuth 2 Authorization box (each user, own account).
+
+They parse, call auth/actions, and redirect back to the hosting page with a message; a refused Save Settings
+re-renders Admin > Integrations with the bound form. Every failure ends in a sentence, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from shiftdesk.accounts.permissions import system_admin_required
+from shiftdesk.calendarsync import actions as sync_actions
+from shiftdesk.calendarsync.calendar_choice import save_calendar_choice
+from shiftdesk.lib import crypto
+from shiftdesk.microsoft import auth, identity
+from shiftdesk.microsoft.actions import do_save_azure_ad_settings
+from shiftdesk.microsoft.boxes import (
+    SESSION_ADMIN_APPROVAL_KEY,
+    get_microsoft_connection_for_user,
+    user_calendars,
+)
+from shiftdesk.microsoft.errors import (
+    IdentityError,
+    IdentityUnavailable,
+    MicrosoftError,
+    ReauthorizationRequired,
+)
+from shiftdesk.microsoft.forms import AzureADSettingsForm, RemoveAuthorizationForm
+from shiftdesk.microsoft.models import AzureADSettings, redirect_url
+
+log = logging.getLogger(__name__)
+SESSION_PENDING_KEY = "azure_ad_pending_settings"
+SESSION_ADMIN_CONSENT_KEY = "microsoft_admin_consent_state"
+UNREACHABLE_ADMIN_MESSAGE = (
+    "Microsoft's identity platform could not be reached, so the Application ID and secret could not be "
+    "checked. Nothing was saved. Try again in a few minutes, or press Save anyway to save them unchecked."
+)
+
+
+# --- Admin > Integrations > Azure AD OAuth 2 -----------------------------------------------------------------
+def _rerender_integrations(request: HttpRequest, form: AzureADSettingsForm, status: int) -> HttpResponse:
+    from shiftdesk.accounts.views import admin_integrations
+
+    request.azure_ad_form = form  # type: ignore[attr-defined]  # read by boxes.azure_ad_box
+    response = admin_integrations(request)
+    response.status_code = status
+    return response
+
+
+def _saved_message(request: HttpRequest, saved: AzureADSettings, verified: bool | None) -> None:
+    checked = " Microsoft accepted the Application ID and credentials." if verified else ""
+    if saved.enabled:
+        messages.success(
+            request,
+            f"Settings saved.{checked} Calendar Sync with Azure AD OAuth 2 is Enabled: users can now authorize "
+            "syncing in Manage Account > Calendar Sync.",
+        )
+    else:
+        messages.success(
+            request,
+            f"Settings saved.{checked} Calendar Sync with Azure AD OAuth 2 is Disabled: syncing has stopped for "
+            "all users and nobody can set it up; events already in their calendars stay.",
+        )
+
+
+def _remember_pending(request: HttpRequest, candidate: AzureADSettings) -> None:
+    """Keep the unchecked settings for "Save anyway" (the secret field is write-only and is not re-sent).
+    The secret and key are encrypted inside the session as they are in the database."""
+    request.session[SESSION_PENDING_KEY] = {
+        "application_id": candidate.application_id,
+        "account_type": candidate.account_type,
+        "tenant_id": candidate.tenant_id,
+        "enabled": candidate.enabled,
+        "client_secret": crypto.encrypt(candidate.client_secret) if candidate.client_secret else "",
+        "secret_last4": candidate.secret_last4,
+        "secret_expires_on": candidate.secret_expires_on.isoformat() if candidate.secret_expires_on else "",
+        "certificate_private_key": (
+            crypto.encrypt(candidate.certificate_private_key) if candidate.certificate_private_key else ""
+        ),
+        "certificate_thumbprint": candidate.certificate_thumbprint,
+        "certificate_expires_on": (
+            candidate.certificate_expires_on.isoformat() if candidate.certificate_expires_on else ""
+        ),
+    }
+
+
+def _pending_candidate(pending: dict) -> AzureADSettings:
+    candidate = AzureADSettings.load()
+    for name in (
+        "application_id",
+        "account_type",
+        "tenant_id",
+        "enabled",
+        "secret_last4",
+        "certificate_thumbprint",
+    ):
+        setattr(candidate, name, pending[name])
+    candidate.client_secret = crypto.decrypt(pending["client_secret"]) if pending["client_secret"] else ""
+    candidate.certificate_private_key = (
+        crypto.decrypt(pending["certificate_private_key"]) if pending["certificate_private_key"] else ""
+    )
+    for name in ("secret_expires_on", "certificate_expires_on"):
+        setattr(candidate, name, dt.date.fromisoformat(pending[name]) if pending[name] else None)
+    return candidate
+
+
+@require_POST
+@system_admin_required
+def save_azure_ad_settings(request: HttpRequest) -> HttpResponse:
+    """Save Settings: validate, check live with Microsoft, then save. Who: system admins."""
+    request.session.pop(SESSION_PENDING_KEY, None)
+    stored = AzureADSettings.load()
+    form = AzureADSettingsForm(request.POST, request.FILES, stored=stored)
+    if not form.is_valid():
+        return _rerender_integrations(request, form, status=400)
+    candidate = form.candidate()
+    verified: bool | None = None
+    if form.needs_check(candidate):
+        try:
+            auth.check_credentials(candidate)
+            verified = True
+        except IdentityUnavailable:
+            _remember_pending(request, candidate)
+            form.add_error(None, UNREACHABLE_ADMIN_MESSAGE)
+            request.azure_ad_unreachable = True  # type: ignore[attr-defined]
+            # 200, not 503: Django does not save the session (the pending settings) on 5xx responses.
+            return _rerender_integrations(request, form, status=200)
+        except IdentityError as exc:
+            form.add_error(None, exc.message + (f" ({exc.code})" if exc.code else ""))
+            return _rerender_integrations(request, form, status=400)
+    saved = do_save_azure_ad_settings(candidate, by=request.user, verified=verified)
+    _saved_message(request, saved, verified)
+    return redirect("admin_integrations")
+
+
+@require_POST
+@system_admin_required
+def save_azure_ad_settings_anyway(request: HttpRequest) -> HttpResponse:
+    """Save anyway: the settings whose check could not reach Microsoft, saved unchecked. Who: system admins."""
+    pending = request.session.pop(SESSION_PENDING_KEY, None)
+    if not pending:
+        messages.error(
+            request, "There are no unchecked settings to save. Enter them again and press Save Settings."
+        )
+        return redirect("admin_integrations")
+    saved = do_save_azure_ad_settings(_pending_candidate(pending), by=request.user, verified=False)
+    messages.warning(
+        request,
+        "Settings saved without checking them with Microsoft. If users cannot authorize, press Save Settings again "
+        "once Microsoft can be reached.",
+    )
+    _saved_message(request, saved, None)
+    return redirect("admin_integrations")
+
+
+@require_GET
+@system_admin_required
+def admin_consent(request: HttpRequest) -> HttpResponse:
+    """Send an organization's admin to Microsoft to approve ShiftDesk for every user. Who: system admins."""
+    azure = AzureADSettings.load()
+    if not azure.is_configured:
+        messages.error(request, "Enter and save the Application ID and Client Secret Value first.")
+        return redirect("admin_integrations")
+    state = secrets.token_urlsafe(24)
+    request.session[SESSION_ADMIN_CONSENT_KEY] = state
+    return redirect(
+        identity.admin_consent_url(
+            settings.MICROSOFT_LOGIN_URL, azure.tenant_segment, azure.application_id, redirect_url(), state
+        )
+    )
+
+
+def _admin_consent_result(request: HttpRequest) -> HttpResponse:
+    request.session.pop(SESSION_ADMIN_CONSENT_KEY, None)
+    if request.GET.get("admin_consent", "").lower() == "true":
+        messages.success(
+            request, "Admin consent granted: users of your organization can now authorize without asking you."
+        )
+    else:
+        code = identity.aadsts_code({"error_description": request.GET.get("error_description", "")})
+        error = request.GET.get("error", "")
+        shown = code or error or "no answer"
+        messages.error(request, f"Admin consent was not granted ({shown}).")
+    return redirect("admin_integrations" if request.user.is_system_admin else "calendar_sync")
+
+
+# --- Manage Account > Calendar Sync > OAuth 2 Authorization -------------------------------------------------
+@require_GET
+@login_required
+def authorize(request: HttpRequest) -> HttpResponse:
+    """Authorize with Microsoft Account: start the flow for the logged-in user. Who: any logged-in user.
+
+    GET (the button is a link): the Content-Security-Policy's form-action 'self' also governs where a form's
+    response may redirect, so a POST answered with a redirect to Microsoft would be blocked by the browser.
+    Starting a flow changes nothing but this session's pending flow; the callback is what connects, and it
+    only accepts the state of the flow this session started."""
+    azure = AzureADSettings.load()
+    if not azure.is_active:
+        messages.warning(request, "OAuth 2 Authorization is not currently set up or enabled for this system.")
+        return redirect("calendar_sync")
+    try:
+        return redirect(auth.start_authorization(request, azure))
+    except IdentityUnavailable:
+        messages.error(request, identity.UNREACHABLE_MESSAGE)
+    except IdentityError as exc:
+        messages.error(request, identity.APP_CREDENTIALS_MESSAGE.format(code=exc.code or exc.error))
+    return redirect("calendar_sync")
+
+
+@require_GET
+@login_required
+def callback(request: HttpRequest) -> HttpResponse:
+    """The Redirect URL: Microsoft sends the browser back here with a code or an error. Who: the logged-in
+    user who started the flow in this session (anyone else gets the "not started here" message)."""
+    admin_state = request.session.get(SESSION_ADMIN_CONSENT_KEY)
+    if admin_state and request.GET.get("state") == admin_state and request.user.is_system_admin:
+        return _admin_consent_result(request)
+    try:
+        connection = auth.complete_authorization(request, request.GET.dict())
+    except auth.AuthorizationFailed as failure:
+        messages.error(request, failure.message)
+        if failure.admin_approval:
+            request.session[SESSION_ADMIN_APPROVAL_KEY] = True
+        return redirect("calendar_sync")
+    except ReauthorizationRequired as exc:
+        messages.error(request, exc.message)
+        return redirect("calendar_sync")
+    shown = connection.account_email or connection.account_name
+    messages.success(
+        request,
+        f"Your Microsoft account {shown} is connected. Choose your calendars below and press Save Calendars.",
+    )
+    return redirect("calendar_sync")
+
+
+@require_POST
+@login_required
+def save_calendars(request: HttpRequest) -> HttpResponse:
+    """Save Calendars for the logged-in user's own connection. Who: any logged-in user, own account."""
+    connection = get_microsoft_connection_for_user(request.user)
+    if connection is None:
+        messages.error(
+            request, "Your account is not connected to Microsoft. Authorize with Microsoft Account first."
+        )
+        return redirect("calendar_sync")
+    try:
+        calendars = user_calendars(connection)
+    except MicrosoftError as exc:
+        messages.error(
+            request, f"Your calendars could not be read from Microsoft, so nothing was saved: {exc.message}"
+        )
+        return redirect("calendar_sync")
+    save_calendar_choice(request, connection, calendars, where="Outlook")
+    return redirect("calendar_sync")
+
+
+@require_POST
+@login_required
+def remove_authorization(request: HttpRequest) -> HttpResponse:
+    """Remove Authorization of the logged-in user's own connection. Who: any logged-in user, own account."""
+    connection = get_microsoft_connection_for_user(request.user)
+    if connection is None:
+        messages.info(request, "Your account is not connected to Microsoft.")
+        return redirect("calendar_sync")
+    form = RemoveAuthorizationForm(request.POST)
+    delete_future = form.is_valid() and form.cleaned_data["delete_future_events"]
+    sync_actions.do_disconnect_calendar(connection, delete_future_events=delete_future)
+    if delete_future:
+        messages.success(
+            request,
+            "Authorization removed. Your future ShiftDesk events are being deleted from your Outlook calendar; "
+            "shifts will no longer be synced to it.",
+        )
+    else:
+        messages.success(
+            request,
+            "Authorization removed. Shifts will no longer be synced to your calendar; events already in it stay.",
+        )
+    return redirect("calendar_sync")

@@ -1,0 +1,1 @@
+"""Schedules, positions, shifts, assignments, time off and availability: the scheduler itself."""

@@ -1,0 +1,148 @@
+"""Schedule list, the schedule week grid, and assigning/unassigning staff from it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from shiftdesk.scheduling import access, actions
+from shiftdesk.scheduling.forms import AssignForm, add_action_errors
+from shiftdesk.scheduling.grid import (
+    build_week_grid,
+    render_grid_body,
+    render_grid_sections,
+    render_roster_datalist,
+    week_start,
+)
+from shiftdesk.scheduling.models import Site
+from shiftdesk.scheduling.views.common import safe_next, shift_grid_url
+
+
+@login_required
+def schedule_list(request: HttpRequest) -> HttpResponse:
+    """Schedules. Who: anyone logged in; they see the schedules they work on or administer (admins: all)."""
+    schedules = access.schedules_for_user(request.user).order_by("-active", "name")
+    managed = set(request.user.administered_schedules.values_list("pk", flat=True))
+    return render(
+        request,
+        "scheduling/schedule_list.html",
+        {"schedules": schedules, "managed": managed, "is_admin": request.user.is_system_admin},
+    )
+
+
+@login_required
+def schedule_week(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    """The week grid. Who: the schedule's staff, its schedule admins, system admins. Assign forms: managers."""
+    schedule = access.get_schedule_for_user(request.user, schedule_id)
+    site = Site.load()
+    today = timezone.now().astimezone(site.tzinfo).date()
+    try:
+        day = date.fromisoformat(request.GET.get("week", "")) if request.GET.get("week") else today
+    except ValueError:
+        messages.warning(request, "That is not a date; showing this week.")
+        day = today
+    grid = build_week_grid(schedule, week_start(day), site)
+    can_manage = access.can_manage_schedule(request.user, schedule)
+    return render(
+        request,
+        "scheduling/schedule_week.html",
+        {
+            "schedule": schedule,
+            "grid": grid,
+            "site": site,
+            "today": today,
+            "can_manage": can_manage,
+            "grid_body": render_grid_body(grid, can_manage=can_manage, csrf_token=get_token(request)),
+            "roster_datalist": render_roster_datalist(grid) if can_manage else "",
+            "grid_sections": render_grid_sections(grid, can_manage=can_manage),
+            "this_week": week_start(today),
+        },
+    )
+
+
+def _assign_page(request, shift, site, form, conflicts, status=200, chosen=None) -> HttpResponse:
+    return render(
+        request,
+        "scheduling/assign.html",
+        {
+            "shift": shift,
+            "site": site,
+            "form": form,
+            "conflicts": conflicts,
+            "chosen": chosen,
+            "roster": shift.schedule.staff.filter(is_active=True).order_by(
+                "first_name", "last_name", "email"
+            ),
+            "assignees": [a.user for a in shift.assignments.select_related("user")],
+            "back": shift_grid_url(shift, site),
+        },
+        status=status,
+    )
+
+
+@login_required
+def shift_assign(request: HttpRequest, shift_id: int) -> HttpResponse:
+    """Assign someone to a shift. Conflicts (overlap, time off, ...) show as warnings until "Assign anyway".
+
+    Who: schedule admins of the shift's schedule and system admins.
+    """
+    shift = access.get_shift_for_user(request.user, shift_id, manage=True)
+    site = Site.load()
+    if request.method == "POST" and "unassign" in request.POST:
+        # The grid's "×" buttons share the shift's one form (see grid.render_grid_body).
+        return _unassign(request, shift, site, request.POST["unassign"])
+    if request.method != "POST":
+        return _assign_page(request, shift, site, AssignForm(schedule=shift.schedule), [])
+    form = AssignForm(request.POST, schedule=shift.schedule)
+    if not form.is_valid():
+        return _assign_page(request, shift, site, form, [], status=400)
+    staff = form.cleaned_data["staff"]
+    override = form.cleaned_data["override_conflicts"]
+    try:
+        result = actions.do_bulk_assign_staff([(shift, staff)], by=request.user, override_conflicts=override)
+    except actions.ConflictError as e:
+        # Keep who they chose; ask for the explicit override. The checkbox starts unticked on purpose.
+        form = AssignForm({"staff": staff.email, "override_conflicts": False}, schedule=shift.schedule)
+        form.is_valid()
+        if override is False and request.POST.get("confirming"):
+            form.add_error("override_conflicts", "Tick “Assign anyway” to assign despite the warnings above.")
+        return _assign_page(request, shift, site, form, e.conflicts, status=409, chosen=staff)
+    except ValidationError as e:
+        if hasattr(e, "error_dict") and "user" in e.message_dict:
+            form.add_error("staff", e.message_dict["user"])
+        else:
+            add_action_errors(form, e)
+        return _assign_page(request, shift, site, form, [], status=400)
+    note = " despite the warnings" if result.conflicts else ""
+    messages.success(request, f"Assigned {staff} to {shift.position}{note}.")
+    return redirect(safe_next(request, shift_grid_url(shift, site)))
+
+
+@login_required
+@require_POST
+def shift_unassign(request: HttpRequest, shift_id: int) -> HttpResponse:
+    """Take someone off a shift. Who: schedule admins of the shift's schedule and system admins."""
+    shift = access.get_shift_for_user(request.user, shift_id, manage=True)
+    return _unassign(request, shift, Site.load(), request.POST.get("user", ""))
+
+
+def _unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResponse:
+    assignment = (
+        shift.assignments.select_related("user").filter(user_id=int(user_id)).first()
+        if user_id.isdigit()
+        else None
+    )
+    if assignment is None:
+        messages.error(request, "That person is not on this shift any more.")
+    else:
+        actions.do_unassign_staff(shift, assignment.user, by=request.user)
+        messages.success(request, f"Unassigned {assignment.user} from {shift.position}.")
+    return redirect(safe_next(request, shift_grid_url(shift, site)))

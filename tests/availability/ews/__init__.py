@@ -1,0 +1,1 @@
+"""Availability tests for Password Authentication (EWS) connections."""

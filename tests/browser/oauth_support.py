@@ -1,0 +1,96 @@
+"""Browser fixtures for the Outlook OAuth walks: the HTTPS emulator, ShiftDesk's live server pointed at it,
+and a Chromium that trusts exactly the emulator's certificate key (--ignore-certificate-errors-spki-list).
+
+Test modules import the fixtures they use from here (the shared Chromium comes from tests/browser/fixtures.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from m365emulator.testing import EmulatorServer
+from m365emulator.tls import ensure_tls
+from tests.browser.fixtures import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import PASSWORD
+
+
+def spki_sha256(cert_pem: bytes) -> str:
+    """base64(sha256(SubjectPublicKeyInfo)) of a certificate: what Chromium's SPKI allow-list takes."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory):
+    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator-browser")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def oauth_chromium(chromium, emulator_server):
+    """Chromium trusting the emulator's leaf key only; every other certificate is still verified.
+
+    Launched through the Playwright instance of conftest's `chromium` (one sync Playwright per process)."""
+    leaf = ensure_tls(emulator_server.state_dir).cert_file
+    args = [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki_sha256(leaf.read_bytes())}"]
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM, args=args, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def emulator(emulator_server, live_server, settings):
+    """A reset emulator; ShiftDesk's Microsoft URLs, CA bundle and public URL set for this test."""
+    emulator_server.reset()
+    settings.MICROSOFT_LOGIN_URL = emulator_server.base_url
+    settings.MICROSOFT_GRAPH_URL = emulator_server.base_url
+    settings.MICROSOFT_CA_BUNDLE = emulator_server.ca_file
+    settings.PUBLIC_BASE_URL = live_server.url
+    return emulator_server
+
+
+@pytest.fixture
+def new_page(oauth_chromium, live_server):
+    """new_page() -> a page in a fresh browser context (one per person: admin, user)."""
+    contexts = []
+
+    def make():
+        context = oauth_chromium.new_context()
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, live_server, user, password: str = PASSWORD):
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", user.email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    return page
+
+
+def microsoft_sign_in(page, login: str, password: str) -> None:
+    """The emulator's (Microsoft's) sign-in page."""
+    try:
+        page.wait_for_selector("#passwd")
+    except Exception as exc:  # noqa: BLE001 - say where the browser is instead of a bare timeout
+        raise AssertionError(
+            f"no Microsoft sign-in page at {page.url}:\n{page.inner_text('body')[:1500]}"
+        ) from exc
+    page.fill("#login", login)
+    page.fill("#passwd", password)
+    page.click("#idSIButton9")

@@ -1,0 +1,150 @@
+"""Chaos: 50 users x 20 shifts, a burst of edits and unassignments, while the emulator injects 5% 429, 3% 503
+and 1% dropped connections, one user's access token expires mid-run, and a worker process is SIGKILLed twice.
+When the queue drains, every mailbox holds exactly the desired events, counted from the emulator's raw state.
+
+Runs on a database of its own (an SQLite file, or a fresh PostgreSQL database when the session uses
+PostgreSQL) so real worker processes share it with the scenario steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.calendarsync.conftest import link_key_of, world_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS, SHIFTS = 50, 20
+
+
+@pytest.fixture
+def chaos_db(db, tmp_path):
+    """A DATABASE_URL for subprocesses, migrated; dropped afterwards on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        s = connection.settings_dict
+        name = f"shiftdesk_chaos_{uuid.uuid4().hex[:8]}"
+        base = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"{base}/{name}"
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield f"sqlite:///{tmp_path / 'chaos.sqlite3'}"
+
+
+def _env(emulator, database_url: str, tmp_path: Path, client_id: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="shiftdesk.settings",
+        SHIFTDESK_VAR_DIR=str(tmp_path / "var"),
+        SHIFTDESK_PUBLIC_URL="http://127.0.0.1:8000",
+        MICROSOFT_LOGIN_URL=emulator.base_url,
+        MICROSOFT_GRAPH_URL=emulator.base_url,
+        MICROSOFT_CA_BUNDLE=emulator.ca_file,
+        SHIFTDESK_FAST_PASSWORD_HASHER="true",
+        SHIFTDESK_SYNC_LEASE_SECONDS="5",  # a killed worker's connections come back quickly
+        SHIFTDESK_SYNC_BACKOFF_BASE_SECONDS="1",
+        SHIFTDESK_SYNC_BACKOFF_MAX_SECONDS="4",
+        SHIFTDESK_SYNC_POLL_SECONDS="0.2",
+        SHIFTDESK_SYNC_SWEEP_SECONDS="2",
+        SHIFTDESK_SYNC_STEP_MAX_LINKS="25",  # small steps: kills land mid-pass
+        CHAOS_CLIENT_ID=client_id,
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _run(env, *args) -> dict:
+    out = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+
+
+def _worker(env, tmp_path: Path, name: str) -> subprocess.Popen:
+    log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "manage.py", "syncworker", "--concurrency", "8"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _instant(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
+    from shiftdesk.microsoft.models import redirect_url
+
+    seeded = emulator.seed(world_spec(USERS, redirect_url()))
+    env = _env(emulator, chaos_db, tmp_path, seeded["apps"][0]["client_id"])
+    _run(env, "manage.py", "migrate", "--verbosity", "0")
+    _run(env, "-m", "tests.calendarsync.chaos_scenario", "setup", str(USERS), str(SHIFTS))
+    emulator.control.put("/faults", json={"status_rates": {"429": 0.05, "503": 0.03}, "drop_rate": 0.01,
+                                          "retry_after": 1, "seed": 7}).raise_for_status()  # fmt: skip
+    workers = {"a": _worker(env, tmp_path, "a1"), "b": _worker(env, tmp_path, "b1")}
+    try:
+        time.sleep(3)
+        workers["a"].send_signal(signal.SIGKILL)  # mid-pass: leases and unrecorded creates left behind
+        workers["a"].wait()
+        workers["a"] = _worker(env, tmp_path, "a2")
+        _run(env, "-m", "tests.calendarsync.chaos_scenario", "burst", "11")
+        emulator.control.post(
+            "/tokens/expire", json={"user": "staff7@contoso.onmicrosoft.com"}
+        ).raise_for_status()
+        time.sleep(2)
+        workers["b"].send_signal(signal.SIGKILL)
+        workers["b"].wait()
+        workers["b"] = _worker(env, tmp_path, "b2")
+        deadline = time.monotonic() + 300
+        state = _run(env, "-m", "tests.calendarsync.chaos_scenario", "desired")
+        while state["dirty"] and time.monotonic() < deadline:
+            time.sleep(2)
+            state = _run(env, "-m", "tests.calendarsync.chaos_scenario", "desired")
+        assert state["dirty"] == 0, f"not drained: {state['dirty']} dirty links"
+        injected = emulator.control.get("/faults").json()["injected"]
+    finally:
+        for proc in workers.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in workers.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        emulator.control.delete("/faults")
+    assert set(state["status"].values()) == {"connected"}, state["status"]
+
+    duplicates = missing = stale = orphans = total = 0
+    for upn, want in state["desired"].items():
+        events = emulator.control.get(f"/graph/mailboxes/{upn}").json()["events"]
+        keys = Counter(link_key_of(e) for e in events)
+        duplicates += sum(n - 1 for n in keys.values() if n > 1)
+        orphans += sum(1 for k in keys if k not in want)
+        missing += sum(1 for k in want if k not in keys)
+        for event in events:
+            expected = want.get(link_key_of(event))
+            if expected and (
+                event["subject"] != expected["subject"]
+                or event["location"] != expected["location"]
+                or abs(_instant(event["start"]) - _instant(expected["start"])) > 1
+            ):
+                stale += 1
+        total += len(events)
+    assert (duplicates, missing, stale, orphans) == (0, 0, 0, 0)
+    assert total > USERS * SHIFTS * 0.7
+    assert injected > 20  # the faults really happened

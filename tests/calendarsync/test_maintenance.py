@@ -1,0 +1,67 @@
+"""The sweep's upkeep: noticing events deleted in Outlook, and keeping idle refresh tokens alive."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core import mail
+from django.utils import timezone
+
+
+def test_the_verification_pass_notices_events_deleted_in_outlook_and_does_not_recreate_them(sync):
+    from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+    from shiftdesk.calendarsync.worker import enqueue_verifications
+
+    bob = sync.add_user(0)
+    shifts = [sync.shift(days=1 + d) for d in range(3)]
+    for s in shifts:
+        sync.assign(s, bob)
+    sync.step(bob)
+    gone = sync.events(bob)[0]
+    sync.emulator.control.delete(
+        f"/graph/mailboxes/{sync.upns[bob.pk]}/events/{gone['id']}"
+    ).raise_for_status()
+
+    assert enqueue_verifications() == 0  # verified recently (at connect time)
+    CalendarConnection.objects.update(last_verified_at=timezone.now() - timedelta(hours=7))
+    assert enqueue_verifications() == 1
+    assert sync.step(bob) is True
+    link = EventLink.objects.get(remote_event_id=gone["id"])
+    assert link.deleted_in_outlook
+    assert SyncLogEntry.objects.filter(outcome="gone", remote_event_id=gone["id"]).exists()
+    assert EventLink.objects.filter(deleted_in_outlook=False).count() == 2
+    sync.step(bob)
+    assert len(sync.events(bob)) == 2  # not fought over
+
+
+def test_idle_connections_are_refreshed_before_the_90_day_limit(sync):
+    from shiftdesk.calendarsync.models import CalendarConnection
+    from shiftdesk.calendarsync.worker import refresh_idle_connections
+
+    bob = sync.add_user(0)
+    carol = sync.add_user(1)
+    long_ago = timezone.now() - timedelta(days=40)
+    CalendarConnection.objects.filter(user=bob).update(token_refreshed_at=long_ago)
+    before = {c.user_id: c.credentials for c in CalendarConnection.objects.all()}
+    assert refresh_idle_connections() == 1
+    bob_conn, carol_conn = sync.connection(bob), sync.connection(carol)
+    assert bob_conn.token_refreshed_at > long_ago
+    assert bob_conn.credentials != before[bob.pk]  # the refresh token was used and the new one stored
+    assert carol_conn.credentials == before[carol.pk]
+
+
+def test_a_connection_that_cannot_be_refreshed_for_75_days_warns_its_user_once(sync, settings):
+    from shiftdesk.calendarsync.models import CalendarConnection
+    from shiftdesk.calendarsync.worker import refresh_idle_connections
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    bob = sync.add_user(0)
+    CalendarConnection.objects.filter(user=bob).update(token_refreshed_at=timezone.now() - timedelta(days=80))
+    # Microsoft's token endpoint is down (503) for as long as the test lasts.
+    sync.faults(status_rates={"503": 1.0}, paths=["/organizations/oauth2/v2.0/token"])
+    assert refresh_idle_connections() == 0
+    assert refresh_idle_connections() == 0
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["staff0@example.org"]
+    assert "will stop soon" in mail.outbox[0].subject
+    assert sync.connection(bob).status == "connected"  # not its fault: it is not marked

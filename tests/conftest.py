@@ -1,0 +1,86 @@
+"""Shared fixtures: the personas every app's tests use (healthchecks-style) and the emulator.
+
+alice: system admin. bob: regular staff on alice's schedule. charlie: regular staff who must get nothing of
+bob's. Anonymous is the plain client.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("SHIFTDESK_FAST_PASSWORD_HASHER", "true")  # for subprocesses the tests start
+# Playwright's sync API runs an event loop in the test thread; Django then refuses DB access as async-unsafe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple"
+
+pytest_plugins = ["tests.browser.fixtures"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # pytest-django removes the SQLite test database file but not its WAL companions (settings.py).
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if not settings.configured:  # emulator-only runs (-p no:django)
+        return
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for leftover in Path(name).parent.glob(Path(name).name + "*"):
+            leftover.unlink(missing_ok=True)
+
+
+def pytest_collection_modifyitems(items):
+    from tests.browser.fixtures import mark_browser_tests
+
+    mark_browser_tests(items)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(request):
+    """MD5 instead of PBKDF2 for test users (~0.3 s each otherwise).
+
+    pytest-django has loaded settings before this file runs, so the environment variable above cannot reach
+    this process; override the setting itself. Emulator-only runs (-p no:django) have no settings fixture.
+    """
+    if request.config.pluginmanager.hasplugin("django"):
+        settings = request.getfixturevalue("settings")
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def alice(db):
+    from shiftdesk.accounts.models import User
+
+    return User.objects.create_user(
+        "alice@example.org", PASSWORD, first_name="Alice", last_name="Admin", role=User.Role.ADMIN
+    )
+
+
+@pytest.fixture
+def bob(db):
+    from shiftdesk.accounts.models import User
+
+    return User.objects.create_user("bob@example.org", PASSWORD, first_name="Bob", last_name="Staff")
+
+
+@pytest.fixture
+def charlie(db):
+    from shiftdesk.accounts.models import User
+
+    return User.objects.create_user("charlie@example.org", PASSWORD, first_name="Charlie", last_name="Other")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(client, bob):
+    client.force_login(bob)
+    return client
