@@ -1,4 +1,5 @@
-"""Injected faults for /v1.0 (and each $batch item): latency, a share of 429/503/504, dropped connections.
+"""Injected faults for /v1.0 (and each $batch item): latency, a share of 429/503/504, dropped connections,
+and lost responses (the request is carried out, then the connection drops before the answer arrives).
 Pure-ASGI middleware plus `FaultConfig`, set through the control API; deterministic for a given seed."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class FaultConfigError(ValueError):
 @dataclass
 class Decision:
     drop: bool = False
+    lost: bool = False  # carried out, then the connection drops: the client cannot know it happened
     status: int | None = None
     latency: float = 0.0  # seconds
 
@@ -40,6 +42,7 @@ class FaultConfig:
     latency_max_ms: float | None = None
     status_rates: dict[int, float] = field(default_factory=dict)
     drop_rate: float = 0.0
+    lost_response_rate: float = 0.0
     retry_after: int = 1
     seed: int | None = None
     paths: list[str] = field(default_factory=lambda: ["/v1.0"])
@@ -53,7 +56,11 @@ class FaultConfig:
     @property
     def active(self) -> bool:
         return bool(
-            self.latency_ms or self.latency_max_ms or self.drop_rate or any(self.status_rates.values())
+            self.latency_ms
+            or self.latency_max_ms
+            or self.drop_rate
+            or self.lost_response_rate
+            or any(self.status_rates.values())
         )
 
     @classmethod
@@ -61,7 +68,10 @@ class FaultConfig:
         """Build from the control API's JSON; raises FaultConfigError with a readable reason."""
         if not isinstance(data, dict):
             raise FaultConfigError("expected a JSON object")
-        known = {"latency_ms", "status_rates", "drop_rate", "retry_after", "seed", "paths", "remaining"}
+        known = {
+            "latency_ms", "status_rates", "drop_rate", "lost_response_rate", "retry_after", "seed", "paths",
+            "remaining",
+        }  # fmt: skip
         unknown = set(data) - known
         if unknown:
             raise FaultConfigError(f"unknown fields: {sorted(unknown)}")
@@ -90,6 +100,10 @@ class FaultConfig:
         if not _is_num(drop) or not 0 <= drop <= 1:
             raise FaultConfigError("drop_rate must be a share 0..1")
         cfg.drop_rate = float(drop)
+        lost = data.get("lost_response_rate", 0)
+        if not _is_num(lost) or not 0 <= lost <= 1:
+            raise FaultConfigError("lost_response_rate must be a share 0..1")
+        cfg.lost_response_rate = float(lost)
         cfg.retry_after = _opt_int(data.get("retry_after", 1), "retry_after") or 0
         cfg.remaining = _opt_int(data.get("remaining"), "remaining")
         paths = data.get("paths", ["/v1.0"])
@@ -108,6 +122,7 @@ class FaultConfig:
             "latency_ms": latency,
             "status_rates": {str(k): v for k, v in self.status_rates.items()},
             "drop_rate": self.drop_rate,
+            "lost_response_rate": self.lost_response_rate,
             "retry_after": self.retry_after,
             "seed": self.seed,
             "paths": self.paths,
@@ -140,7 +155,10 @@ class FaultConfig:
                         decision.status = status
                         break
                     edge += share
-            if decision.drop or decision.status:
+            if allow_drop and self.lost_response_rate and not (decision.drop or decision.status):
+                # A second draw only when configured, so existing seeds keep their sequences.
+                decision.lost = rng.random() < self.lost_response_rate
+            if decision.drop or decision.lost or decision.status:
                 self.injected += 1
                 if self.remaining is not None:
                     self.remaining -= 1
@@ -206,8 +224,8 @@ class FaultMiddleware:
             return
         decision = config.decide()
         entry = scope.get("m365emulator.log")  # the request-log entry (state.LOG_SCOPE_KEY), if any
-        if entry is not None and (decision.drop or decision.status):
-            entry["fault"] = "dropped" if decision.drop else "injected"
+        if entry is not None and (decision.drop or decision.lost or decision.status):
+            entry["fault"] = "dropped" if decision.drop else "lost" if decision.lost else "injected"
         if decision.drop:
             # Uvicorn closes the transport when an app fails after starting a response: the client
             # sees the connection drop with no (complete) response, like a reset mid-flight.
@@ -237,9 +255,28 @@ class FaultMiddleware:
             )
             await send({"type": "http.response.body", "body": raw})
             return
+        if decision.lost:
+            await self._lose_response(scope, receive, send, decision, entry)
+            return
         if decision.latency:
             if scope["path"].startswith("/v1.0"):
                 scope[LATENCY_SCOPE_KEY] = decision.latency  # slept inside the throttle's in-flight section
             else:
                 await asyncio.sleep(decision.latency)
         await self.app(scope, receive, send)
+
+    async def _lose_response(
+        self, scope: dict, receive: Any, send: Any, decision: Decision, entry: dict | None
+    ) -> None:
+        """Carry the request out, swallow its answer, then drop the connection mid-response."""
+        if decision.latency and scope["path"].startswith("/v1.0"):
+            scope[LATENCY_SCOPE_KEY] = decision.latency
+
+        async def swallow(message: dict) -> None:
+            return None
+
+        await self.app(scope, receive, swallow)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+        if entry is not None:
+            entry["status"] = None  # the write happened; no response reached the client
+        raise DroppedConnection("injected lost response")

@@ -178,6 +178,20 @@ def claim(connection_id: int, worker_id: str) -> bool:
     )
 
 
+def hold_lease(connection_id: int, worker_id: str) -> bool:
+    """Extend our lease before sending and before recording; False when another worker took the connection
+    over after ours ran out (a step stuck behind the network gate or a long Retry-After can outlive it).
+    Such a step neither sends nor records: two steps writing one connection's links would overwrite each
+    other's remote ids. Whatever it already sent is safe to drop: its creates are committed as attempted
+    (probed by the next step), its updates and deletes are simply repeated. Inside the recording
+    transaction the UPDATE also holds the row, so nobody can claim it before the results are committed."""
+    return bool(
+        CalendarConnection.objects.filter(id=connection_id, lease_owner=worker_id).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+        )
+    )
+
+
 def release(connection_id: int, worker_id: str) -> None:
     CalendarConnection.objects.filter(id=connection_id, lease_owner=worker_id).update(
         lease_owner="", lease_expires_at=None
@@ -217,7 +231,7 @@ def _step(connection_id: int, worker_id: str, client: Any) -> bool:
         .order_by("id")[: settings.SYNC_STEP_MAX_LINKS]
     )
     if not links:
-        verified = _verify_if_due(connection, backend, client, now, started)
+        verified = _verify_if_due(connection, backend, client, now, started, worker_id)
         reschedule(connection_id)
         return verified
     desired = desired_for_links(connection, links, now)
@@ -275,9 +289,17 @@ def _send(
 ) -> None:
     """The network phase: token, first calls, second calls; one retry of 401s with a forced refresh."""
     # Mark creates as attempted *before* sending (committed): after a crash the next step probes first.
-    creating = [p.link.id for p in work if p.first is not None and p.first.kind == "create"]
+    # The in-memory links say so too: recording writes them back whole, and a create whose answer was lost
+    # (dropped connection, 5xx) must stay "attempted", or an unassignment before the retry would leave the
+    # event that did land behind as an orphan (tests/calendarsync/test_chaos.py caught exactly that).
+    if not hold_lease(connection.id, record.worker_id):
+        record.lease_lost = True
+        return
+    creating = [p.link for p in work if p.first is not None and p.first.kind == "create"]
     if creating:
-        EventLink.objects.filter(id__in=creating).update(create_attempted=True)
+        EventLink.objects.filter(id__in=[link.id for link in creating]).update(create_attempted=True)
+        for link in creating:
+            link.create_attempted = True
     try:
         token = backend.credentials(connection)
     except ProviderError as error:
@@ -285,6 +307,9 @@ def _send(
         return
     deadline = started + settings.SYNC_LEASE_SECONDS / 2
     with _network_phase():  # only the requests: the database work before and after overlaps others'
+        if not hold_lease(connection.id, record.worker_id):  # the wait for a network slot can be long
+            record.lease_lost = True
+            return
         _send_requests(connection, backend, client, work, record, token, deadline)
 
 
@@ -316,9 +341,11 @@ def _send_requests(
             plan.second = _second_op(connection, plan)
             if plan.second is not None:
                 seconds.append(plan.second)
-        late_creates = [op.tag for op in seconds if op.kind == "create"]
+        late_creates = [plan.link for plan in work if plan.second is not None and plan.second.kind == "create"]
         if late_creates:
-            EventLink.objects.filter(id__in=late_creates).update(create_attempted=True)
+            EventLink.objects.filter(id__in=[link.id for link in late_creates]).update(create_attempted=True)
+            for link in late_creates:
+                link.create_attempted = True
         stopped = any(
             op.error is not None and (op.error.retry_after or op.error.permanent and not op.error.not_found)
             for op in firsts
@@ -334,7 +361,7 @@ def _send_requests(
 
 
 def _verify_if_due(
-    connection: CalendarConnection, backend: Any, client: Any, now: datetime, started: float
+    connection: CalendarConnection, backend: Any, client: Any, now: datetime, started: float, worker_id: str
 ) -> bool:
     """Check that upcoming events we wrote are still where and when we put them. One the user deleted is
     marked deleted in Outlook; one the user moved to another calendar, or to another time, is marked moved
@@ -369,7 +396,7 @@ def _verify_if_due(
     refused = next((op.error for op in ops if op.error is not None and _stops_connection(op.error)), None)
     if refused is not None:
         record_step(
-            StepRecord(connection=connection, plans=[], now=now, worker_id="", connection_error=refused)
+            StepRecord(connection=connection, plans=[], now=now, worker_id=worker_id, connection_error=refused)
         )
         return True
     by_id = {link.id: link for link in links}

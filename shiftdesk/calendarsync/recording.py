@@ -45,6 +45,7 @@ class StepRecord:
     clean: list[tuple[int, int]] = field(default_factory=list)
     successes: int = 0
     failures: int = 0
+    lease_lost: bool = False
 
 
 def _forget(link: EventLink) -> None:
@@ -136,6 +137,8 @@ def _apply(rec: StepRecord, plan: LinkPlan) -> None:
         rec.clean.append((link.id, link.mark_seq))
         return
     if first is None or _not_run(first):
+        if first is not None and first.kind == "create":
+            link.create_attempted = False  # certainly never sent: the next step creates without probing
         return  # never sent (deadline, throttled, or the token could not be had): stays dirty
     if first.error is not None and not (first.error.not_found and first.kind in ("delete", "update", "find")):
         _fail(rec, plan, first, _ACTIONS[plan.action])
@@ -206,12 +209,18 @@ _ACTIONS = {
 
 
 def record_step(rec: StepRecord) -> None:
-    from shiftdesk.calendarsync.engine import reschedule
+    from shiftdesk.calendarsync.engine import hold_lease, reschedule
 
+    connection = rec.connection
+    if rec.lease_lost:
+        _lease_lost(rec)
+        return
     for plan in rec.plans:
         _apply(rec, plan)
-    connection = rec.connection
     with transaction.atomic():
+        if not hold_lease(connection.id, rec.worker_id):
+            _lease_lost(rec)
+            return
         write_links([p.link for p in rec.plans], dict(rec.clean))
         SyncLogEntry.objects.bulk_create(rec.entries, batch_size=500)
         _update_connection(rec)
@@ -219,6 +228,14 @@ def record_step(rec: StepRecord) -> None:
         jobs = {p.link.export_job_id for p in rec.plans if p.link.export_job_id}
         update_export_progress(jobs)
     reschedule(connection.id)
+
+
+def _lease_lost(rec: StepRecord) -> None:
+    log.warning(
+        "sync connection=%s action=step outcome=lease_lost worker=%s: another worker took the connection "
+        "over; this step's results are left for it to find again",
+        rec.connection.id, rec.worker_id,
+    )  # fmt: skip
 
 
 def write_links(links: list[EventLink], clean: dict[int, int]) -> None:

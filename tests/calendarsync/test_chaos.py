@@ -1,5 +1,6 @@
-"""Chaos: 50 users x 20 shifts, a burst of edits and unassignments, while the emulator injects 5% 429, 3% 503
-and 1% dropped connections, one user's access token expires mid-run, and a worker process is SIGKILLed twice.
+"""Chaos: 50 users x 20 shifts, a burst of edits and unassignments, while the emulator injects 5% 429, 3% 503,
+1% dropped connections and 1% lost responses (carried out, never answered), one user's access token expires
+mid-run, and a worker process is SIGKILLed twice.
 When the queue drains, every mailbox holds exactly the desired events, counted from the emulator's raw state.
 
 Runs on a database of its own (an SQLite file, or a fresh PostgreSQL database when the session uses
@@ -96,6 +97,7 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
     _run(env, "manage.py", "migrate", "--verbosity", "0")
     _run(env, "-m", "tests.calendarsync.chaos_scenario", "setup", str(USERS), str(SHIFTS))
     emulator.control.put("/faults", json={"status_rates": {"429": 0.05, "503": 0.03}, "drop_rate": 0.01,
+                                          "lost_response_rate": 0.01,
                                           "retry_after": 1, "seed": 7}).raise_for_status()  # fmt: skip
     workers = {"a": _worker(env, tmp_path, "a1"), "b": _worker(env, tmp_path, "b1")}
     try:

@@ -45,6 +45,69 @@ def test_it_adopts_an_event_created_before_a_crash_instead_of_duplicating(sync, 
     assert SyncLogEntry.objects.filter(action="adopt", outcome="ok").exists()
 
 
+@pytest.mark.parametrize("unassign", [False, True])
+def test_a_create_whose_answer_was_lost_is_found_again_never_orphaned(sync, unassign):
+    """The emulator carries the $batch out and drops the connection before answering. The link must stay
+    "create attempted" (it once went back to False when the step recorded the failure, and an unassignment
+    before the retry then left the event in Outlook for good: the chaos test's 2 orphans)."""
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.faults(lost_response_rate=1.0)  # every answer lost, the step's own retries' too
+    sync.step(bob)
+    sync.emulator.control.delete("/faults").raise_for_status()
+    [event] = sync.events(bob)  # landed (once: the retries carried the same transactionId); never heard
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.create_attempted, link.dirty) == ("", True, True)
+    assert link.last_error
+
+    if unassign:
+        do_unassign_staff(shift, bob, by=sync.admin)
+    sync.drain(bob)
+    link.refresh_from_db()
+    if unassign:
+        assert sync.events(bob) == []
+        assert (link.remote_event_id, link.create_attempted) == ("", False)
+    else:
+        assert [e["id"] for e in sync.events(bob)] == [event["id"]]  # adopted, not duplicated
+        assert link.remote_event_id == event["id"] and not link.create_attempted
+
+
+def test_a_step_that_lost_its_lease_records_nothing_and_the_new_holder_adopts(sync, monkeypatch):
+    """A step stuck past its lease (behind the network gate, a long Retry-After) while another worker took the
+    connection over must not write its stale view of the links over the new holder's."""
+    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    real_send = engine._send_requests
+
+    def send_then_lose_the_lease(connection, *args, **kwargs):
+        real_send(connection, *args, **kwargs)
+        CalendarConnection.objects.filter(id=connection.id).update(lease_owner="another-worker")
+
+    monkeypatch.setattr(engine, "_send_requests", send_then_lose_the_lease)
+    sync.step(bob)
+    monkeypatch.undo()
+    [event] = sync.events(bob)
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.create_attempted, link.dirty) == ("", True, True)
+    assert not SyncLogEntry.objects.exists()  # nothing recorded by the step that lost the connection
+    conn = CalendarConnection.objects.get()
+    assert conn.lease_owner == "another-worker"  # and it did not release the other worker's lease
+
+    CalendarConnection.objects.filter(id=conn.id).update(lease_owner="", lease_expires_at=None)
+    sync.drain(bob)
+    link.refresh_from_db()
+    assert [e["id"] for e in sync.events(bob)] == [event["id"]]
+    assert link.remote_event_id == event["id"]
+
+
 def test_a_404_on_delete_counts_as_done(sync):
     from shiftdesk.calendarsync.models import EventLink, SyncLogEntry
     from shiftdesk.scheduling.actions import do_unassign_staff

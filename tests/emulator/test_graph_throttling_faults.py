@@ -112,6 +112,26 @@ def test_dropped_connection(megan, emulator):
     assert megan.get("/me").status_code == 200
 
 
+def test_a_lost_response_carries_the_request_out_then_drops_the_connection(megan, emulator):
+    """The case an idempotent client must survive: the event exists, but the client never heard so."""
+    emulator.control.put("/faults", json={"lost_response_rate": 1.0, "remaining": 1}).raise_for_status()
+    event = {
+        "subject": "Lost answer",
+        "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-01T10:00:00", "timeZone": "UTC"},
+    }
+    with pytest.raises(httpx.TransportError):
+        megan.post("/me/events", json=event)
+    subjects = [e["subject"] for e in megan.get("/me/events").json()["value"]]
+    assert subjects.count("Lost answer") == 1
+    log = emulator.control.get("/graph/requests").json()["value"]
+    assert [(e["path"], e["status"], e.get("fault")) for e in log[-2:]] == [
+        ("/v1.0/me/events", None, "lost"),
+        ("/v1.0/me/events", 200, None),
+    ]
+    assert emulator.control.get("/faults").json()["injected"] == 1
+
+
 def test_latency_fixed_and_uniform(megan, emulator):
     emulator.control.put("/faults", json={"latency_ms": 250}).raise_for_status()
     started = time.perf_counter()
@@ -136,6 +156,7 @@ def test_control_api_is_never_faulted(emulator, world):
         {"status_rates": {"500": 0.5}},
         {"status_rates": {"503": 0.7, "504": 0.7}},
         {"drop_rate": 2},
+        {"lost_response_rate": -0.1},
         {"latency_ms": -1},
         {"latency_ms": {"min": 5}},
         {"paths": ["/_emulator"]},
