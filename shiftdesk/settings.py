@@ -194,6 +194,10 @@ SYNC_REFRESH_WARN_DAYS = envint("SHIFTDESK_SYNC_REFRESH_WARN_DAYS", "75")
 SYNC_SWEEP_SECONDS = envint("SHIFTDESK_SYNC_SWEEP_SECONDS", "30")
 # How often upcoming events are checked to still exist (the user may delete them in Outlook), and how many.
 SYNC_VERIFY_HOURS = envint("SHIFTDESK_SYNC_VERIFY_HOURS", "6")
+# With change tracking (Graph calendarView/delta on the sync calendar) a check is one cheap request when
+# nothing changed: run it this often instead, over a window of this many days ahead (restarted halfway).
+SYNC_DELTA_MINUTES = envint("SHIFTDESK_SYNC_DELTA_MINUTES", "15")
+SYNC_DELTA_WINDOW_DAYS = envint("SHIFTDESK_SYNC_DELTA_WINDOW_DAYS", "180")
 SYNC_VERIFY_MAX_EVENTS = envint("SHIFTDESK_SYNC_VERIFY_MAX_EVENTS", "200")
 # Graph JSON batching: up to 20 event writes per $batch request (1 = one request per write).
 SYNC_GRAPH_BATCH_SIZE = envint("SHIFTDESK_SYNC_GRAPH_BATCH_SIZE", "20")

@@ -15,7 +15,9 @@ def register() -> None:
 
     register_conflict_source("outlook_busy", busy.outlook_conflicts)
     register_grid_section("auto_assign", shading.auto_assign_button, managers_only=True)
-    register_grid_section("outlook_busy", shading.busy_section)
+    # Only to those who schedule: the box on Calendar Sync promises staff their subjects go to "the admins who
+    # schedule you", not to everyone on the roster.
+    register_grid_section("outlook_busy", shading.busy_section, managers_only=True)
     panels.register_panel(
         panels.CALENDAR_SYNC,
         "outlook_freebusy",

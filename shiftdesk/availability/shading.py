@@ -1,5 +1,6 @@
 """The week grid's "Outlook busy times" section: each rostered staff member's busy times, shaded per day,
-and the "Auto-assign open slots" button for the schedule's managers.
+and the "Auto-assign open slots" button. Both are shown to the schedule's managers only (hooks.py): staff
+let "the admins who schedule" them see their busy times, not their colleagues.
 
 Registered into scheduling's grid sections (hooks.py). Reads the whole roster's week in three queries
 (free/busy states, the settings row, the busy intervals), plus the site row, whatever the roster size: the

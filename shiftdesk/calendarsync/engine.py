@@ -231,7 +231,9 @@ def _step(connection_id: int, worker_id: str, client: Any) -> bool:
         .order_by("id")[: settings.SYNC_STEP_MAX_LINKS]
     )
     if not links:
-        verified = _verify_if_due(connection, backend, client, now, started, worker_id)
+        from shiftdesk.calendarsync.verify import verify_if_due
+
+        verified = verify_if_due(connection, backend, client, now, started, worker_id)
         reschedule(connection_id)
         return verified
     desired = desired_for_links(connection, links, now)
@@ -358,118 +360,6 @@ def _send_requests(
     finally:
         if provider is not None:
             loop.run_until_complete(provider.aclose())
-
-
-def _verify_if_due(
-    connection: CalendarConnection, backend: Any, client: Any, now: datetime, started: float, worker_id: str
-) -> bool:
-    """Check that upcoming events we wrote are still where and when we put them. One the user deleted is
-    marked deleted in Outlook; one the user moved to another calendar, or to another time, is marked moved
-    in Outlook. Both are shown to the user, who may restore them; neither is ever rewritten on our own.
-    A permanent refusal (ErrorAccessDenied) stops the connection as a step would."""
-    threshold = now - timedelta(hours=settings.SYNC_VERIFY_HOURS)
-    if connection.last_verified_at and connection.last_verified_at > threshold:
-        return False
-    links = list(
-        EventLink.objects.filter(
-            connection=connection, dirty=False, deleted_in_outlook=False, moved_in_outlook=False,
-            shift_end__gt=now,
-        )
-        .exclude(remote_event_id="")
-        .order_by("shift_end")[: settings.SYNC_VERIFY_MAX_EVENTS]
-    )  # fmt: skip
-    CalendarConnection.objects.filter(id=connection.id).update(last_verified_at=now)
-    if not links:
-        return False
-    try:
-        token = backend.credentials(connection)
-    except ProviderError:
-        return False  # verification is best-effort; the next sync step reports the problem
-    ops = [Operation("exists", link.id, event_id=link.remote_event_id) for link in links]
-    loop = _loop()
-    with _network_phase():
-        provider = backend.open(connection, token, client=client)
-        try:
-            loop.run_until_complete(_run(provider, ops, started + settings.SYNC_LEASE_SECONDS / 2))
-        finally:
-            loop.run_until_complete(provider.aclose())
-    refused = next((op.error for op in ops if op.error is not None and _stops_connection(op.error)), None)
-    if refused is not None:
-        record_step(
-            StepRecord(connection=connection, plans=[], now=now, worker_id=worker_id, connection_error=refused)
-        )
-        return True
-    by_id = {link.id: link for link in links}
-    gone = [op.tag for op in ops if op.extra.get("ran") and op.error is None and op.result is None]
-    found = [op for op in ops if op.extra.get("ran") and op.error is None and op.result is not None]
-    wanted = desired_for_links(connection, [by_id[op.tag] for op in found], now) if found else {}
-    moved = {
-        op.tag: reason
-        for op in found
-        for reason in [_moved_reason(connection, by_id[op.tag], op.result, wanted.get(op.tag))]
-        if reason
-    }
-    if not gone and not moved:
-        return True
-    with transaction.atomic():
-        if gone:
-            EventLink.objects.filter(id__in=gone, dirty=False).update(
-                deleted_in_outlook=True, deleted_in_outlook_at=now
-            )
-        for link_id, (reason, calendar_id) in moved.items():
-            # The event's calendar as it is now: a restore then moves it back (delete there, create here).
-            EventLink.objects.filter(id=link_id, dirty=False).update(
-                moved_in_outlook=True, moved_in_outlook_reason=reason, moved_in_outlook_at=now,
-                remote_calendar_id=calendar_id or by_id[link_id].remote_calendar_id,
-            )  # fmt: skip
-        SyncLogEntry.objects.bulk_create(
-            [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.GONE,
-                          shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id,
-                          message="The event was deleted in Outlook.")
-             for i in gone]
-            + [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.MOVED,
-                            shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id, message=reason)
-               for i, (reason, _) in moved.items()]
-        )  # fmt: skip
-    for i in gone:
-        log.info("sync connection=%s shift=%s action=verify outcome=gone remote_id=%s ms=0",
-                 connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
-    for i in moved:
-        log.info("sync connection=%s shift=%s action=verify outcome=moved remote_id=%s ms=0",
-                 connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
-    return True
-
-
-def _stops_connection(error: ProviderError) -> bool:
-    return error.reauthorize or (error.permanent and not error.not_found and error.status in (401, 403))
-
-
-def _moved_reason(
-    connection: CalendarConnection, link: EventLink, remote: Any, desired: Desired | None
-) -> tuple[str, str] | None:
-    """(why, its calendar now) when the user moved the event we wrote; None when it is as we left it."""
-    ours = link.remote_calendar_id or connection.sync_calendar_id
-    if remote.calendar_id and ours and remote.calendar_id != ours:
-        return "You moved the event to another calendar in Outlook.", remote.calendar_id
-    if remote.start is None or remote.end is None:
-        return None  # the provider did not say when the event is: nothing to compare
-    if desired is None or desired.content is None or desired.hash != link.content_hash:
-        return None  # not what we last wrote (a change is on its way): the next write decides
-    start, end = _content_instant(desired.content.start), _content_instant(desired.content.end)
-    if start is None or end is None or (start, end) == (remote.start, remote.end):
-        return None
-    return "You changed the event's time in Outlook.", remote.calendar_id
-
-
-def _content_instant(value: dict[str, str]) -> datetime | None:
-    """EventContent's {"dateTime": wall time, "timeZone": IANA zone} as an aware datetime."""
-    from zoneinfo import ZoneInfo
-
-    try:
-        wall = datetime.fromisoformat(value["dateTime"])
-        return wall if wall.tzinfo else wall.replace(tzinfo=ZoneInfo(value["timeZone"]))
-    except (KeyError, ValueError):
-        return None
 
 
 def _refreshed(connection, backend, client, provider, loop, record):

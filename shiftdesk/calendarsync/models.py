@@ -73,6 +73,10 @@ class CalendarConnection(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # Last check that upcoming events still exist in Outlook (to notice the ones the user deleted there).
     last_verified_at = models.DateTimeField(null=True, blank=True)
+    # Change tracking on the sync calendar (calendarView/delta, verify.py): {"calendar": id, "link": the
+    # deltaLink to ask next, "window_end": ISO instant}. Empty: the next verification starts a first round.
+    # The link holds Graph's sync state, not a credential (it is useless without an access token).
+    delta_state = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [

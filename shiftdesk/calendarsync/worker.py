@@ -103,11 +103,18 @@ def requeue_lost_wakeups() -> int:
 
 
 def enqueue_verifications() -> int:
-    """Connections with nothing to do whose events were not checked for SYNC_VERIFY_HOURS get a step."""
-    threshold = timezone.now() - timedelta(hours=settings.SYNC_VERIFY_HOURS)
+    """Connections with nothing to do whose events were not checked for a while get a step: every
+    SYNC_DELTA_MINUTES with change tracking (one cheap request), else every SYNC_VERIFY_HOURS (verify.py)."""
+    now = timezone.now()
+    slow = now - timedelta(hours=settings.SYNC_VERIFY_HOURS)
+    fast = now - timedelta(minutes=settings.SYNC_DELTA_MINUTES)
     return (
         CalendarConnection.objects.filter(status=Status.CONNECTED, sync_due_at__isnull=True)
-        .filter(Q(last_verified_at__lt=threshold) | Q(last_verified_at__isnull=True))
+        .filter(
+            Q(last_verified_at__lt=slow)
+            | Q(last_verified_at__isnull=True)
+            | (Q(last_verified_at__lt=fast) & Q(delta_state__has_key="link"))
+        )
         .exclude(sync_calendar_id="")
         .update(sync_due_at=timezone.now())
     )

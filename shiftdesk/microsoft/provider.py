@@ -26,6 +26,7 @@ from django.conf import settings
 from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.calendarsync.providers.base import (
     CalendarProvider,
+    ChangeSet,
     EventContent,
     Operation,
     ProviderBackend,
@@ -87,6 +88,10 @@ def graph_instant(value: Any) -> datetime | None:
     return wall.replace(tzinfo=tz) if wall.tzinfo is None else wall
 
 
+def _utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def provider_error(error: MicrosoftError) -> ProviderError:
     status = getattr(error, "status", 0)
     if isinstance(error, GraphThrottled):
@@ -141,13 +146,16 @@ class GraphCalendarProvider(CalendarProvider):
         if self._owns_client:
             await self.http.aclose()
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, url: str, *, extra_headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
         for attempt in range(1, _TRANSIENT_TRIES + 1):
             wait = self._resume_at - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                response = await self.http.request(method, url, headers=self._headers, **kwargs)
+                headers = {**self._headers, **extra_headers} if extra_headers else self._headers
+                response = await self.http.request(method, url, headers=headers, **kwargs)
             except httpx.TimeoutException:
                 error: ProviderError = ProviderError("Microsoft Graph did not answer in time.")
             except httpx.TransportError as exc:
@@ -239,6 +247,34 @@ class GraphCalendarProvider(CalendarProvider):
         data = response.json()
         return RemoteEvent(data["id"], data.get("changeKey", ""), (data.get("calendar") or {}).get("id", ""),
                            graph_instant(data.get("start")), graph_instant(data.get("end")))  # fmt: skip
+
+    async def changes(
+        self, calendar_id: str, start: datetime, end: datetime, next_link: str = ""
+    ) -> ChangeSet | None:
+        """calendarView/delta on the sync calendar (https://learn.microsoft.com/graph/delta-query-events):
+        a first round lists every event in the window, later rounds (the deltaLink) what changed since, and
+        `@removed` for the ones that left. Times come in UTC (no outlook.timezone preference is sent)."""
+        if next_link:
+            url, params = next_link, None
+        else:
+            url = f"/me/calendars/{quote(calendar_id, safe='')}/calendarView/delta"
+            params = {"startDateTime": _utc(start), "endDateTime": _utc(end)}
+        changed: list[RemoteEvent] = []
+        removed: list[str] = []
+        headers = {"Prefer": f"{self.prefer}, odata.maxpagesize=200"}
+        while True:
+            response = await self._request("GET", url, params=params, extra_headers=headers)
+            data = response.json()
+            for item in data.get("value", []):
+                if "@removed" in item:
+                    removed.append(item["id"])
+                else:
+                    changed.append(RemoteEvent(item["id"], item.get("changeKey", ""), calendar_id,
+                                               graph_instant(item.get("start")), graph_instant(item.get("end"))))  # fmt: skip
+            if data.get("@odata.nextLink"):
+                url, params = data["@odata.nextLink"], None
+                continue
+            return ChangeSet(changed, removed, data.get("@odata.deltaLink", ""))
 
     async def list_calendars(self) -> list[RemoteCalendar]:
         response = await self._request("GET", "/me/calendars")

@@ -22,8 +22,9 @@ def week_url(schedule, day: date) -> str:
 
 
 def test_a_meeting_added_in_outlook_shades_the_grid_after_a_refresh(
-    alice_client, bob, schedule, outlook, freebusy_calendar
+    alice_client, alice, bob, schedule, outlook, freebusy_calendar
 ):
+    alice_client.force_login(alice)  # connected_bob logged the shared test client in as Bob
     d = soon(2)
     before = alice_client.get(week_url(schedule, d)).content.decode()
     assert "Dentist" not in before
@@ -122,3 +123,26 @@ def test_managers_see_the_auto_assign_button_when_slots_are_open(client, alice, 
     assert 'id="auto-assign"' in client.get(week_url(schedule, d)).content.decode()
     client.force_login(bob)  # roster staff see the week, not the button
     assert 'id="auto-assign"' not in client.get(week_url(schedule, d)).content.decode()
+
+
+def test_busy_times_are_shown_to_those_who_schedule_not_to_colleagues(client, alice, bob, charlie, schedule):
+    schedule.staff.add(charlie)
+    d = soon(2)
+    FreeBusyState.objects.create(user=bob, last_refreshed_at=timezone.now(), show_subjects=True)
+    start = datetime(d.year, d.month, d.day, 13, tzinfo=CHICAGO)
+    BusyInterval.objects.create(
+        user=bob,
+        start=start,
+        end=start + timedelta(hours=1),
+        show_as="busy",
+        subject="Therapy",
+        remote_id="A1",
+    )
+    client.force_login(alice)
+    assert "1 PM–2 PM Therapy" in client.get(week_url(schedule, d)).content.decode()
+    schedule.admins.add(charlie)
+    client.force_login(charlie)  # a schedule admin schedules Bob too
+    assert "1 PM–2 PM Therapy" in client.get(week_url(schedule, d)).content.decode()
+    schedule.admins.remove(charlie)
+    html = client.get(week_url(schedule, d)).content.decode()  # a colleague on the same roster
+    assert "Outlook busy times" not in html and "Therapy" not in html

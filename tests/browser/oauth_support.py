@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from m365emulator.testing import EmulatorServer
+from m365emulator.testing import STANDARD_SECRET, EmulatorServer, standard_world
 from m365emulator.tls import ensure_tls
 from tests.browser.fixtures import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD
@@ -72,6 +72,25 @@ def new_page(oauth_chromium, live_server):
     yield make
     for context in contexts:
         context.close()
+
+
+def set_up_outlook(emulator, live_server, admin, world: dict | None = None) -> str:
+    """The standard world (or `world`) with ShiftDesk registered for this live server, and Azure AD OAuth 2
+    saved and enabled as the admin leaves it after Save Settings. Returns the Application ID."""
+    from shiftdesk.microsoft.actions import do_save_azure_ad_settings
+    from shiftdesk.microsoft.models import AzureADSettings
+
+    world = world or standard_world()
+    world["apps"][0]["redirect_uris"] = [live_server.url + "/microsoft/oauth2/callback/"]
+    app_id = emulator.seed(world)["apps"][0]["client_id"]
+    candidate = AzureADSettings.load()
+    candidate.application_id = app_id
+    candidate.client_secret = STANDARD_SECRET
+    candidate.secret_last4 = STANDARD_SECRET[-4:]
+    candidate.account_type = "multi_personal"
+    candidate.enabled = True
+    do_save_azure_ad_settings(candidate, by=admin, verified=True)
+    return app_id
 
 
 def log_in(page, live_server, user, password: str = PASSWORD):

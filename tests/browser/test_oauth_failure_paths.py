@@ -8,14 +8,11 @@ import datetime as dt
 import time_machine
 from playwright.sync_api import expect
 
-from m365emulator.testing import STANDARD_SECRET, standard_world
 from shiftdesk.calendarsync.models import CalendarConnection
-from shiftdesk.microsoft.actions import do_save_azure_ad_settings
 from shiftdesk.microsoft.auth import acquire_access_token
 from shiftdesk.microsoft.errors import ReauthorizationRequired
-from shiftdesk.microsoft.models import AzureADSettings
 from tests.browser import oauth_support
-from tests.browser.oauth_support import log_in, microsoft_sign_in
+from tests.browser.oauth_support import log_in, microsoft_sign_in, set_up_outlook
 
 # The fixtures this module uses, beside the shared ones of tests/browser/fixtures.py.
 emulator_server = oauth_support.emulator_server
@@ -24,21 +21,6 @@ emulator = oauth_support.emulator
 new_page = oauth_support.new_page
 
 MEGAN = ("megan@contoso.onmicrosoft.com", "Megan-pw1")
-
-
-def set_up(emulator, live_server, alice) -> str:
-    """The standard world with ShiftDesk registered for this live server, and settings saved + enabled."""
-    world = standard_world()
-    world["apps"][0]["redirect_uris"] = [live_server.url + "/microsoft/oauth2/callback/"]
-    app_id = emulator.seed(world)["apps"][0]["client_id"]
-    candidate = AzureADSettings.load()
-    candidate.application_id = app_id
-    candidate.client_secret = STANDARD_SECRET
-    candidate.secret_last4 = STANDARD_SECRET[-4:]
-    candidate.account_type = "multi_personal"
-    candidate.enabled = True
-    do_save_azure_ad_settings(candidate, by=alice, verified=True)
-    return app_id
 
 
 def open_calendar_sync(page, live_server):
@@ -53,7 +35,7 @@ def start_authorization(page, live_server):
 
 
 def test_consent_cancelled(new_page, live_server, emulator, transactional_db, alice, bob):
-    set_up(emulator, live_server, alice)
+    set_up_outlook(emulator, live_server, alice)
     page = log_in(new_page(), live_server, bob)
     start_authorization(page, live_server)
     page.get_by_role("button", name="Cancel").click()
@@ -63,7 +45,7 @@ def test_consent_cancelled(new_page, live_server, emulator, transactional_db, al
 
 
 def test_admin_approval_required(new_page, live_server, emulator, transactional_db, alice, bob):
-    set_up(emulator, live_server, alice)
+    set_up_outlook(emulator, live_server, alice)
     emulator.control.patch("/tenants/contoso.onmicrosoft.com", json={"users_may_consent": False})
     page = log_in(new_page(), live_server, bob)
     start_authorization(page, live_server)
@@ -75,7 +57,7 @@ def test_admin_approval_required(new_page, live_server, emulator, transactional_
 
 
 def test_integration_disabled_by_the_admin(new_page, live_server, emulator, transactional_db, alice, bob):
-    set_up(emulator, live_server, alice)
+    set_up_outlook(emulator, live_server, alice)
     admin = log_in(new_page(), live_server, alice)
     admin.goto(live_server.url + "/admin/integrations/")
     box = admin.locator("#azure-ad-oauth2")
@@ -92,7 +74,7 @@ def test_integration_disabled_by_the_admin(new_page, live_server, emulator, tran
 def test_revoked_refresh_token_needs_reauthorization(
     new_page, live_server, emulator, transactional_db, alice, bob
 ):
-    app_id = set_up(emulator, live_server, alice)
+    app_id = set_up_outlook(emulator, live_server, alice)
     page = log_in(new_page(), live_server, bob)
     start_authorization(page, live_server)
     page.get_by_role("button", name="Accept").click()

@@ -47,6 +47,17 @@ class RemoteEvent:
     end: datetime | None = None
 
 
+@dataclass
+class ChangeSet:
+    """One round of a calendar's change tracking (Graph: calendarView/delta): the events added or changed
+    since the last round (all of them in a first round), the ids that left the calendar's window (deleted, or
+    moved to another calendar or out of the window), and the link to ask with next time."""
+
+    changed: list[RemoteEvent]
+    removed: list[str]
+    next_link: str
+
+
 @dataclass(frozen=True)
 class RemoteCalendar:
     id: str
@@ -137,6 +148,14 @@ class CalendarProvider(ABC):
 
     @abstractmethod
     async def list_calendars(self) -> list[RemoteCalendar]: ...
+
+    async def changes(
+        self, calendar_id: str, start: datetime, end: datetime, next_link: str = ""
+    ) -> ChangeSet | None:
+        """A round of change tracking on `calendar_id` over [start, end) (a first round when `next_link` is
+        empty); None when the provider has none, and the engine checks each event instead. A link the
+        server forgot raises ProviderError(status=410)."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release what the provider holds (HTTP client)."""

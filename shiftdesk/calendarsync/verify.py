@@ -1,0 +1,246 @@
+"""Verification: are the upcoming events we wrote still where and when we put them?
+
+Runs inside a sync step when the connection has nothing dirty (engine._step). An event the user deleted in
+Outlook is marked *deleted in Outlook*; one moved to another calendar, or to another time, *moved in
+Outlook*. Both are shown to the user, who may restore them; neither is ever rewritten on our own (never fight
+the user). A permanent refusal (ErrorAccessDenied) stops the connection as a step would.
+
+How it learns what changed:
+- With change tracking (Graph: calendarView/delta on the sync calendar, `CalendarProvider.changes`), a round
+  is one request when nothing changed, so it runs every SYNC_DELTA_MINUTES. A first round lists every event
+  in the window (now - 1 day .. + SYNC_DELTA_WINDOW_DAYS): ours that are missing are looked up one by one
+  (deleted, or moved to another calendar: immutable ids keep their id); ours that are listed are compared
+  with the shift's time. Later rounds (the stored deltaLink) list only changed events and `@removed` ids.
+  A first round is made again every SYNC_VERIFY_HOURS (it also catches a removal that arrived while the
+  link was dirty and no write of ours found it), when half the window has passed, when the sync calendar
+  changed, and when Graph forgot the link (410).
+- Without it (EWS), or when a round fails, every upcoming event we wrote is looked up one by one, every
+  SYNC_VERIFY_HOURS (at most SYNC_VERIFY_MAX_EVENTS of them).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from shiftdesk.calendarsync.desired import Desired, desired_for_links
+from shiftdesk.calendarsync.engine import _loop, _network_phase, _run
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+from shiftdesk.calendarsync.providers.base import ChangeSet, Operation, ProviderError, RemoteEvent
+from shiftdesk.calendarsync.recording import StepRecord, record_step
+
+log = logging.getLogger("shiftdesk.calendarsync")
+
+
+def verification_interval(connection: CalendarConnection) -> timedelta:
+    """A connection whose provider tracks changes is checked often; one checked event by event, rarely."""
+    if connection.delta_state.get("link"):
+        return timedelta(minutes=settings.SYNC_DELTA_MINUTES)
+    return timedelta(hours=settings.SYNC_VERIFY_HOURS)
+
+
+def verify_if_due(
+    connection: CalendarConnection, backend: Any, client: Any, now: datetime, started: float, worker_id: str
+) -> bool:
+    if connection.last_verified_at and connection.last_verified_at > now - verification_interval(connection):
+        return False
+    links = list(
+        EventLink.objects.filter(
+            connection=connection, dirty=False, deleted_in_outlook=False, moved_in_outlook=False,
+            shift_end__gt=now,
+        )
+        .exclude(remote_event_id="")
+        .order_by("shift_end")[: settings.SYNC_VERIFY_MAX_EVENTS]
+    )  # fmt: skip
+    CalendarConnection.objects.filter(id=connection.id).update(last_verified_at=now)
+    if not links:
+        return False
+    try:
+        token = backend.credentials(connection)
+    except ProviderError:
+        return False  # verification is best-effort; the next sync step reports the problem
+    loop = _loop()
+    ops: list[Operation] = []
+    with _network_phase():
+        provider = backend.open(connection, token, client=client)
+        try:
+            watch = loop.run_until_complete(_watch(provider, connection, links, now))
+            if watch.refused is None:
+                ops = [Operation("exists", link.id, event_id=link.remote_event_id) for link in watch.suspects]
+                loop.run_until_complete(_run(provider, ops, started + settings.SYNC_LEASE_SECONDS / 2))
+        finally:
+            loop.run_until_complete(provider.aclose())
+    refused = watch.refused or next(
+        (op.error for op in ops if op.error is not None and stops_connection(op.error)), None
+    )
+    if refused is not None:
+        record_step(
+            StepRecord(connection=connection, plans=[], now=now, worker_id=worker_id, connection_error=refused)
+        )
+        return True
+    if watch.state is not None:
+        CalendarConnection.objects.filter(id=connection.id).update(delta_state=watch.state)
+    by_id = {link.id: link for link in links}
+    gone = [op.tag for op in ops if op.extra.get("ran") and op.error is None and op.result is None]
+    found: dict[int, RemoteEvent] = dict(watch.seen)
+    found.update(
+        (op.tag, op.result) for op in ops if op.extra.get("ran") and op.error is None and op.result is not None
+    )
+    wanted = desired_for_links(connection, [by_id[i] for i in found], now) if found else {}
+    moved = {
+        link_id: reason
+        for link_id, remote in found.items()
+        for reason in [moved_reason(connection, by_id[link_id], remote, wanted.get(link_id))]
+        if reason
+    }
+    if gone or moved:
+        _record(connection, by_id, gone, moved, now)
+    return True
+
+
+class _Watch:
+    def __init__(
+        self,
+        seen: dict[int, RemoteEvent] | None = None,
+        suspects: list[EventLink] | None = None,
+        state: dict | None = None,
+        refused: ProviderError | None = None,
+    ) -> None:
+        self.seen = seen or {}  # link id -> the event as the change round showed it
+        self.suspects = suspects or []  # links to look up one by one
+        self.state = state  # the connection's next delta_state (None: leave it as it is)
+        self.refused = refused  # a permanent refusal: the connection stops
+
+
+async def _watch(provider: Any, connection: CalendarConnection, links: list[EventLink], now: datetime) -> _Watch:
+    """One round of change tracking, and what it says about our links."""
+    state = connection.delta_state or {}
+    calendar_id = connection.sync_calendar_id
+    window = timedelta(days=settings.SYNC_DELTA_WINDOW_DAYS)
+    first = (
+        state.get("calendar") != calendar_id
+        or not state.get("link")
+        or _instant(state.get("window_end")) < now + window / 2
+        or _instant(state.get("first_at")) < now - timedelta(hours=settings.SYNC_VERIFY_HOURS)
+    )
+    start, end = now - timedelta(days=1), now + window
+    try:
+        changes = await _changes(provider, calendar_id, start, end, "" if first else state["link"])
+        if changes is None:  # 410: Graph forgot the link; start over
+            first = True
+            changes = await _changes(provider, calendar_id, start, end, "")
+    except _NoTracking:
+        return _Watch(suspects=list(links))  # no change tracking here: look each up
+    except ProviderError as error:
+        if stops_connection(error):
+            return _Watch(refused=error)
+        log.info("sync connection=%s action=verify outcome=retry error=%r: checking events one by one",
+                 connection.id, error.message)  # fmt: skip
+        return _Watch(suspects=list(links), state={})  # a failed round: look each up, start over next time
+    assert changes is not None
+    if first:
+        state = {"calendar": calendar_id, "window_end": end.isoformat(), "first_at": now.isoformat()}
+    state = {**state, "link": changes.next_link}
+    by_remote = {link.remote_event_id: link for link in links}
+    seen = {by_remote[e.id].id: e for e in changes.changed if e.id in by_remote}
+    removed = set(changes.removed)
+    suspects = [link for link in links if link.remote_event_id in removed]
+    if first:  # every event in the window was listed: ours that were not are gone, moved, or out of the window
+        listed = {e.id for e in changes.changed}
+        suspects += [link for link in links if link.remote_event_id not in listed | removed]
+    return _Watch(seen, suspects, state)
+
+
+async def _changes(provider: Any, calendar_id: str, start: datetime, end: datetime, link: str) -> Any:
+    """The provider's round; None when Graph forgot the link (410); _NoTracking when the provider has none."""
+    try:
+        changes: ChangeSet | None = await provider.changes(calendar_id, start, end, link)
+    except ProviderError as error:
+        if link and error.status == 410:
+            return None
+        raise
+    if changes is None:
+        raise _NoTracking
+    return changes
+
+
+class _NoTracking(Exception):
+    pass
+
+
+def _instant(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _record(
+    connection: CalendarConnection,
+    by_id: dict[int, EventLink],
+    gone: list[int],
+    moved: dict[int, tuple[str, str]],
+    now: datetime,
+) -> None:
+    with transaction.atomic():
+        if gone:
+            EventLink.objects.filter(id__in=gone, dirty=False).update(
+                deleted_in_outlook=True, deleted_in_outlook_at=now
+            )
+        for link_id, (reason, calendar_id) in moved.items():
+            # The event's calendar as it is now: a restore then moves it back (delete there, create here).
+            EventLink.objects.filter(id=link_id, dirty=False).update(
+                moved_in_outlook=True, moved_in_outlook_reason=reason, moved_in_outlook_at=now,
+                remote_calendar_id=calendar_id or by_id[link_id].remote_calendar_id,
+            )  # fmt: skip
+        SyncLogEntry.objects.bulk_create(
+            [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.GONE,
+                          shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id,
+                          message="The event was deleted in Outlook.")
+             for i in gone]
+            + [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.MOVED,
+                            shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id, message=reason)
+               for i, (reason, _) in moved.items()]
+        )  # fmt: skip
+    for i in gone:
+        log.info("sync connection=%s shift=%s action=verify outcome=gone remote_id=%s ms=0",
+                 connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
+    for i in moved:
+        log.info("sync connection=%s shift=%s action=verify outcome=moved remote_id=%s ms=0",
+                 connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
+
+
+def stops_connection(error: ProviderError) -> bool:
+    return error.reauthorize or (error.permanent and not error.not_found and error.status in (401, 403))
+
+
+def moved_reason(
+    connection: CalendarConnection, link: EventLink, remote: Any, desired: Desired | None
+) -> tuple[str, str] | None:
+    """(why, its calendar now) when the user moved the event we wrote; None when it is as we left it."""
+    ours = link.remote_calendar_id or connection.sync_calendar_id
+    if remote.calendar_id and ours and remote.calendar_id != ours:
+        return "You moved the event to another calendar in Outlook.", remote.calendar_id
+    if remote.start is None or remote.end is None:
+        return None  # the provider did not say when the event is: nothing to compare
+    if desired is None or desired.content is None or desired.hash != link.content_hash:
+        return None  # not what we last wrote (a change is on its way): the next write decides
+    start, end = _content_instant(desired.content.start), _content_instant(desired.content.end)
+    if start is None or end is None or (start, end) == (remote.start, remote.end):
+        return None
+    return "You changed the event's time in Outlook.", remote.calendar_id
+
+
+def _content_instant(value: dict[str, str]) -> datetime | None:
+    """EventContent's {"dateTime": wall time, "timeZone": IANA zone} as an aware datetime."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        wall = datetime.fromisoformat(value["dateTime"])
+        return wall if wall.tzinfo else wall.replace(tzinfo=ZoneInfo(value["timeZone"]))
+    except (KeyError, ValueError):
+        return None
