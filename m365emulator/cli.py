@@ -48,7 +48,7 @@ def serve_command(args: argparse.Namespace) -> int:
     print(f"m365emulator: CA certificate {tls.ca_file.resolve()}", flush=True)
     print(f"m365emulator: authority e.g. {state.base_url}/common ; Graph {state.base_url}/v1.0", flush=True)
     uvicorn.run(
-        build_app(state),
+        build_app(state, own_process=True),
         host=args.host,
         port=args.port,
         ssl_certfile=str(tls.cert_file),

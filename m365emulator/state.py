@@ -33,6 +33,7 @@ class EmulatorState:
         self.graph = GraphState()
         self.tokens = TokenBook()
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.requests_served = 0  # every request, counted by the request log (the idle collector's clock)
         # Set by the request-log middleware on any write request; the saver thread clears it.
         self.dirty = False
         self.base_url: str | None = None  # set by the server once bound (used for absolute links)

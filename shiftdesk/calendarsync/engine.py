@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,25 +36,68 @@ from shiftdesk.calendarsync.retiring import retire_previous_connections
 
 log = logging.getLogger("shiftdesk.calendarsync")
 Status = CalendarConnection.Status
-# A worker runs more steps than its --concurrency, so one connection's database work (planning, recording)
-# overlaps other connections' requests instead of idling their slots; the worker's gate (a semaphore of
-# --concurrency, set on each of its threads) keeps requests in flight within concurrency x
-# SYNC_MAX_CONCURRENCY_PER_MAILBOX. No gate on a thread: no limit (one step at a time, tests).
+# A worker runs more steps than it has network slots, so one connection's database work (planning,
+# recording) overlaps other connections' requests instead of idling them. Its gate (a RequestGate of
+# --concurrency x SYNC_MAX_CONCURRENCY_PER_MAILBOX requests, set on each of its threads) keeps the requests
+# in flight within that budget: a step takes as many as it will use. No gate on a thread: no limit (one step
+# at a time, tests).
 _thread = threading.local()
 
 
-def use_network_gate(gate: threading.BoundedSemaphore | None) -> None:
+class RequestGate:
+    """A worker's budget of requests in flight, shared by its threads. A step takes what it will use (a
+    Graph step with 40 writes: two $batch lanes of 20, each one request at a time) and gives it back when its
+    requests are done. First come, first served: a step that needs 4 is never overtaken for good by steps
+    that need 1."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(1, total)
+        self._free = self.total
+        self._waiting: deque[object] = deque()
+        self._cond = threading.Condition()
+
+    def acquire(self, requests: int) -> int:
+        wanted = max(1, min(requests, self.total))
+        ticket = object()
+        with self._cond:
+            self._waiting.append(ticket)
+            while self._waiting[0] is not ticket or self._free < wanted:
+                self._cond.wait()
+            self._waiting.popleft()
+            self._free -= wanted
+            self._cond.notify_all()
+        return wanted
+
+    def release(self, requests: int) -> None:
+        with self._cond:
+            self._free += requests
+            self._cond.notify_all()
+
+
+def use_network_gate(gate: RequestGate | None) -> None:
     _thread.gate = gate
 
 
 @contextmanager
-def _network_phase() -> Iterator[None]:
+def _network_phase(requests: int | None = None) -> Iterator[int]:
+    """Hold `requests` of the worker's budget (default: a mailbox's limit) while sending; yields how many
+    requests this step may have in flight."""
+    wanted = requests or settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX
     gate = getattr(_thread, "gate", None)
     if gate is None:
-        yield
+        yield wanted
         return
-    with gate:
-        yield
+    held = gate.acquire(wanted)
+    try:
+        yield held
+    finally:
+        gate.release(held)
+
+
+def _open(backend: Any, connection: CalendarConnection, token: str, client: Any, requests: int) -> Any:
+    provider = backend.open(connection, token, client=client)
+    provider.max_concurrency = max(1, min(provider.max_concurrency, requests))
+    return provider
 
 
 _TXN_NAMESPACE = uuid.UUID("6f1d3c2e-5b0a-4c53-9a3e-2f1e6c7d8b90")
@@ -308,11 +352,12 @@ def _send(
         record.connection_error = error
         return
     deadline = started + settings.SYNC_LEASE_SECONDS / 2
-    with _network_phase():  # only the requests: the database work before and after overlaps others'
+    wanted = backend.requests_in_flight(len(work))
+    with _network_phase(wanted) as requests:  # only the requests: the database work overlaps others'
         if not hold_lease(connection.id, record.worker_id):  # the wait for a network slot can be long
             record.lease_lost = True
             return
-        _send_requests(connection, backend, client, work, record, token, deadline)
+        _send_requests(connection, backend, client, work, record, token, deadline, requests)
 
 
 def _send_requests(
@@ -323,14 +368,15 @@ def _send_requests(
     record: StepRecord,
     token: str,
     deadline: float,
+    requests: int,
 ) -> None:
     loop = _loop()
-    provider = backend.open(connection, token, client=client)
+    provider = _open(backend, connection, token, client, requests)
     try:
         firsts = [p.first for p in work if p.first is not None]
         loop.run_until_complete(_run(provider, firsts, deadline))
         if any(op.error is not None and op.error.auth_expired for op in firsts):
-            provider = _refreshed(connection, backend, client, provider, loop, record)
+            provider = _refreshed(connection, backend, client, provider, loop, record, requests)
             if provider is not None:
                 again = [op for op in firsts if op.error is not None and op.error.auth_expired]
                 for op in again:
@@ -362,7 +408,7 @@ def _send_requests(
             loop.run_until_complete(provider.aclose())
 
 
-def _refreshed(connection, backend, client, provider, loop, record):
+def _refreshed(connection, backend, client, provider, loop, record, requests):
     """A 401: get a new token (forcing a refresh) and reopen the provider; None if the grant is dead."""
     loop.run_until_complete(provider.aclose())
     try:
@@ -370,7 +416,7 @@ def _refreshed(connection, backend, client, provider, loop, record):
     except ProviderError as error:
         record.connection_error = error
         return None
-    return backend.open(connection, token, client=client)
+    return _open(backend, connection, token, client, requests)
 
 
 def reschedule(connection_id: int) -> None:

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from shiftdesk.calendarsync.engine import reschedule, sync_one_connection, use_network_gate
+from shiftdesk.calendarsync.engine import RequestGate, reschedule, sync_one_connection, use_network_gate
 from shiftdesk.calendarsync.exports import run_queued_exports
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 from shiftdesk.calendarsync.providers import get_backend
@@ -182,7 +182,7 @@ class Worker:
         self.stopping = threading.Event()
         self._local = threading.local()
         self.steps = 0
-        self._gate: threading.BoundedSemaphore | None = None  # set by run() with a thread pool
+        self._gate: RequestGate | None = None  # set by run() with a thread pool
 
     def _client(self, provider: str) -> Any:
         clients = getattr(self._local, "clients", None)
@@ -223,10 +223,11 @@ class Worker:
             return self._run_inline(once=once)
         in_flight: dict[Future, int] = {}
         last_sweep = 0.0
-        # Half as many steps again as network slots: their database phases overlap the others' requests
-        # (engine.use_network_gate keeps at most `concurrency` steps sending at once).
-        threads = self.concurrency + max(1, self.concurrency // 2)
-        self._gate = threading.BoundedSemaphore(self.concurrency)
+        # The budget: `concurrency` mailboxes' worth of requests in flight (x SYNC_MAX_CONCURRENCY_PER_MAILBOX).
+        # A Graph step with up to 40 writes uses 2 of a mailbox's 4 (two $batch lanes of 20), so up to twice
+        # `concurrency` steps send at once; half as many threads again run their database phases meanwhile.
+        self._gate = RequestGate(self.concurrency * settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX)
+        threads = 2 * self.concurrency + max(1, self.concurrency // 2)
         return self._run_pool(threads, in_flight, last_sweep, once=once)
 
     def _run_pool(self, threads: int, in_flight: dict[Future, int], last_sweep: float, *, once: bool) -> int:

@@ -15,18 +15,22 @@ def mailbox_requests(sync, user) -> list[dict]:
     return [r for r in rows if r.get("mailbox") == oid]
 
 
-def test_lanes_keep_a_mailbox_within_its_4_concurrent_requests(sync):
+@pytest.mark.parametrize(("writes", "batches"), [(12, 1), (50, 3), (90, 8)])
+def test_lanes_keep_a_mailbox_within_its_4_concurrent_requests(sync, settings, writes, batches):
+    """A lane per full $batch of 20 chained writes, at most 4 (the mailbox's limit): 12 writes are one batch,
+    50 are 3 lanes (17+17+16), 90 are 4 lanes of 22-23 in 2 batches each; never a 429 inside a batch."""
     from shiftdesk.calendarsync.models import EventLink
 
+    settings.SYNC_STEP_MAX_LINKS = 100
     bob = sync.add_user(0)
-    for day in range(12):
+    for day in range(writes):
         sync.assign(sync.shift(days=1 + day), bob)
-    sync.faults(latency_ms=60)
+    sync.faults(latency_ms=20)
     sync.step(bob)
-    assert len(sync.events(bob)) == 12
+    assert len(sync.events(bob)) == writes
     rows = mailbox_requests(sync, bob)
-    assert [r["status"] for r in rows if r.get("batch")] == [201] * 12  # not a single 429 inside a batch
-    assert sum(1 for r in rows if r["path"].endswith("/$batch")) == 4  # 4 lanes, one batch each
+    assert [r["status"] for r in rows if r.get("batch")] == [201] * writes  # not a single 429 inside a batch
+    assert sum(1 for r in rows if r["path"].endswith("/$batch")) == batches
     assert not EventLink.objects.filter(dirty=True).exists()
 
 

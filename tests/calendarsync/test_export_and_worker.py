@@ -99,20 +99,25 @@ def test_the_structured_log_names_the_action_and_never_a_token(sync, caplog):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_overlaps_database_work_but_never_sends_for_more_connections_than_its_concurrency(
+def test_the_worker_overlaps_database_work_but_never_has_more_requests_in_flight_than_its_budget(
     sync, monkeypatch
 ):
+    """--concurrency 2 is a budget of 2 x 4 = 8 requests in flight. Each step here has 45 writes: 3 $batch
+    lanes of 15, so 3 requests; two steps send at once (6), a third waits for the budget (9 > 8) while the
+    other threads plan or record."""
     import threading
     import time
 
     from shiftdesk.calendarsync import engine
     from shiftdesk.calendarsync.worker import Worker
 
-    users = [sync.add_user(i) for i in range(6)]
-    for user in users:
-        sync.assign(sync.shift(), user)
+    users = [sync.add_user(i) for i in range(4)]
+    shifts = [sync.shift(days=1 + d) for d in range(45)]
+    from shiftdesk.scheduling.actions import do_bulk_assign_staff
+
+    do_bulk_assign_staff([(s, u) for s in shifts for u in users], by=sync.admin, override_conflicts=True)
     lock = threading.Lock()
-    counts = {"sending": 0, "max_sending": 0, "stepping": 0, "max_stepping": 0}
+    counts = {"sending": 0, "max_sending": 0, "requests": 0, "max_requests": 0, "stepping": 0, "max_stepping": 0}
 
     def bump(key: str, by: int) -> None:
         with lock:
@@ -122,11 +127,14 @@ def test_the_worker_overlaps_database_work_but_never_sends_for_more_connections_
     real_send, real_record = engine._send_requests, engine.record_step
 
     def send(*args, **kwargs):
+        requests = args[-1]
         bump("sending", 1)
+        bump("requests", requests)
         try:
             time.sleep(0.2)  # a slow network phase: steps waiting for the gate pile up
             return real_send(*args, **kwargs)
         finally:
+            bump("requests", -requests)
             bump("sending", -1)
 
     def step(connection_id, **kwargs):
@@ -141,6 +149,7 @@ def test_the_worker_overlaps_database_work_but_never_sends_for_more_connections_
     monkeypatch.setattr("shiftdesk.calendarsync.worker.sync_one_connection", step)
     monkeypatch.setattr(engine, "record_step", real_record)
     Worker(concurrency=2, worker_id="gate").run(once=True)
-    assert [len(sync.events(u)) for u in users] == [1] * 6
-    assert counts["max_sending"] == 2  # the gate: never more connections sending than --concurrency
-    assert counts["max_stepping"] == 3  # but a third step plans or records meanwhile
+    assert [len(sync.events(u)) for u in users] == [45] * 4
+    assert counts["max_requests"] == 6  # the budget (8): never a third step of 3 requests at once
+    assert counts["max_sending"] == 2
+    assert counts["max_stepping"] >= 3  # but other steps plan or record meanwhile

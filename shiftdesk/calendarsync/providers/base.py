@@ -225,3 +225,10 @@ class ProviderBackend(ABC):
     def new_client(self) -> Any:
         """A transport the worker may keep across steps (e.g. an httpx.AsyncClient); None if unused."""
         return None
+
+    def requests_in_flight(self, operations: int) -> int:
+        """How many requests at once a step with this many operations needs (the mailbox's limit at most):
+        one request per operation, as many at once as the mailbox allows."""
+        from django.conf import settings
+
+        return max(1, min(settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX, operations))
