@@ -127,6 +127,19 @@ def wait_for(url: str, context: ssl.SSLContext | None, seconds: float = 30) -> N
             time.sleep(0.3)
 
 
+def allow_http_notifications(emulator_url: str, context: ssl.SSLContext) -> None:
+    """Graph posts change notifications to https URLs only; the demo's ShiftDesk is plain http on this machine,
+    so the emulator is told to post to it anyway (its Graph settings; saved with its state). Without this the
+    demo still works, reading Outlook busy times on the refresh interval alone."""
+    request = urllib.request.Request(  # noqa: S310 -- our own emulator's https URL
+        emulator_url + "/_emulator/graph/settings",
+        data=json.dumps({"allow_http_notifications": True}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="PATCH",
+    )
+    urllib.request.urlopen(request, context=context, timeout=10).close()  # noqa: S310
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     install(dev=False)
     VAR.mkdir(parents=True, exist_ok=True)
@@ -178,6 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         context = ssl.create_default_context(cafile=str(ca_file))
         wait_for(emulator_url + "/_emulator/openapi.json", context)
+        allow_http_notifications(emulator_url, context)
 
         log("preparing the database and demo data")
         run(PY, "manage.py", "migrate", "--noinput", "-v", "0", env=env)

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from shiftdesk.availability.forms import AvailabilitySettingsForm, ShowSubjectsForm
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
+from shiftdesk.availability.notifications import notification_summary
 from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.scheduling.models import Site
 
@@ -46,4 +47,4 @@ def settings_box(request: HttpRequest) -> dict:
             "warning_show_as": settings.warning_show_as,
         }
     )
-    return {"form": form, "settings": settings}
+    return {"form": form, "settings": settings, "notifications": notification_summary()}

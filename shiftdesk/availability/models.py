@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from shiftdesk.lib.crypto import EncryptedTextField
+
 # Graph's showAs values, in Outlook's words.
 SHOW_AS_CHOICES = [
     ("busy", "Busy"),
@@ -152,3 +154,46 @@ class BusyInterval(models.Model):
     def label(self) -> str:
         """What schedulers see: the subject if the user allows it, else "busy"."""
         return self.subject or "busy"
+
+
+class GraphSubscription(models.Model):
+    """A Microsoft Graph change-notification subscription on one Outlook connection's Calendar to Check
+    Free/Busy Status, so a meeting added, moved or deleted there makes the user's refresh due at once instead
+    of at the next interval. Kept and reconciled only by availability/notifications.py.
+
+    `problem` says, in words for admins, why notifications are not in use for this connection (the URL was
+    refused, validation failed, Graph errors...); busy times are then read on the refresh interval alone.
+    `connection` becomes NULL when the connection is removed: the row is kept (without any credential) until
+    the subscription expires at Graph, so its notifications are recognised and ignored, and so a later
+    connection of the same account can delete it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    connection = models.OneToOneField(
+        "calendarsync.CalendarConnection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="graph_subscription",
+    )
+    account_id = models.TextField(blank=True)  # the mailbox (Graph user id) it watches
+    calendar_id = models.TextField(blank=True)  # the calendar it watches; Microsoft's ids can be long
+    notification_url = models.TextField(blank=True)  # where Graph posts; a changed public URL means re-create
+    subscription_id = models.CharField(max_length=128, blank=True, db_index=True)  # "": none at Graph
+    # Graph echoes it in every notification: a notification without the right one is not trusted.
+    client_state = EncryptedTextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)  # the last trusted notification
+    problem = models.TextField(blank=True)  # why notifications are not in use here; "" when they are
+    problem_since = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # after a failure: not before this
+    # A worker's claim, taken with a conditional UPDATE; expires so a crashed worker loses it.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __repr__(self) -> str:  # never the client state
+        return f"<GraphSubscription user={self.user_id} connection={self.connection_id} id={self.subscription_id!r}>"
+
+    def __str__(self) -> str:
+        return f"Outlook change notifications for user {self.user_id}"

@@ -1,9 +1,26 @@
-"""The free/busy refresh step: read one user's busy times from Outlook and store them, or say why not.
+"""The free/busy refresh step: read users' busy times from Outlook and store them, or say why not.
 
-`refresh_busy_for_user(user_id)` is the whole step (style.md habit 6): it claims the user's FreeBusyState with
-a conditional UPDATE (so two workers, or a worker and a "Refresh now" click, never read the same user at
-once), reads calendarView on the connection's free/busy calendar over the rolling horizon, replaces the
-stored intervals in one transaction, and records the outcome. It is idempotent and safe to run concurrently.
+`refresh_busy_for_users(user_ids)` is the step (style.md habit 6) the worker runs for everyone due, and
+`refresh_busy_for_user(user_id)` ("Refresh now") is the same step for one user. Idempotent and safe to run
+concurrently. In order:
+
+1. Claim: one conditional UPDATE takes every given user whose FreeBusyState no worker holds, setting
+   `claimed_until` to this run's own instant, which is read back to learn who was won. So two workers, or a
+   worker and a "Refresh now" click, never read the same user at once.
+2. Load the connections, the site and the settings once; decide what needs no Outlook (no connection,
+   reauthorization needed, no calendar chosen).
+3. Get each Outlook user's access token (MSAL, from the cache stored on the connection) and start the Graph
+   read: calendarView on the user's Calendar to Check Free/Busy Status over the rolling horizon, on
+   microsoft.freebusy.CalendarReads (an event loop of its own: at most `connections` requests in flight, 4
+   per mailbox, a short Retry-After waited out for that mailbox only). Tokens are got a window ahead of
+   the reads under way, in this thread while MSAL has them cached; a token MSAL must refresh, and a
+   Password Authentication (EWS) read (exchange/freebusy.py, the same BusyEvent), wait on a server, so with
+   `threads` > 1 they go to that many threads of their own.
+4. Store results as they arrive, STORE_EVERY users per transaction: re-read the states still held (the
+   privacy choice may have changed meanwhile; a user whose claim ran out is left to whoever holds it now),
+   delete their old intervals in one statement, insert the new ones in one statement, and record the
+   outcomes (one UPDATE per distinct outcome), which also releases the claims. About 8 queries, plus 5 for
+   each STORE_EVERY users, whatever their calendars hold.
 
 Outcomes, and what the grid and the conflict check make of them:
 - ok: intervals replaced; "no interval" means free.
@@ -12,25 +29,37 @@ Outcomes, and what the grid and the conflict check make of them:
 - error (free/busy calendar deleted in Outlook, none chosen): the intervals are cleared, the state says why.
 - no calendar connection: the user's free/busy rows are removed; Outlook says nothing about them.
 
-Outlook (OAuth 2) connections are read through Graph (microsoft/freebusy.py); Password Authentication (EWS)
-connections through exchange/freebusy.py, which returns the same BusyEvent.
+Access tokens are kept in memory only for the run (a CalendarRead on its way to Graph) and are never logged.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import functools
 import logging
+import queue
+import secrets
+import threading
+import time
 import zoneinfo
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import httpx
+from django.conf import settings as django_settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+from shiftdesk.lib.http import async_graph_client, ssl_context
 from shiftdesk.microsoft import freebusy
+from shiftdesk.microsoft.auth import acquire_access_token
 from shiftdesk.microsoft.errors import (
     GraphAccessDenied,
     GraphAuthenticationError,
@@ -40,6 +69,7 @@ from shiftdesk.microsoft.errors import (
     MicrosoftError,
     ReauthorizationRequired,
 )
+from shiftdesk.microsoft.models import AzureADSettings
 from shiftdesk.microsoft.provider import LINK_PROPERTY_ID
 from shiftdesk.scheduling.models import Site, localize
 
@@ -47,6 +77,11 @@ log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 300  # longer than any read (30 s timeout x a few pages); a crashed worker's claim expires
 MAX_BACKOFF = dt.timedelta(minutes=15)
+CONNECTIONS = 64  # Graph requests in flight at once, all mailboxes together (the worker's --connections)
+STORE_EVERY = 100  # users per storing transaction: results are stored while later reads are under way
+READS_TOGETHER = 16  # Graph reads handed to the event loop at once (one wake-up of its thread)
+WAKE_EVERY = 32  # results that wake the storing thread (to start more reads, and store every STORE_EVERY)
+UNEXPECTED = "Outlook could not be read (unexpected error)."
 Status = FreeBusyState.Status
 
 
@@ -63,163 +98,502 @@ def horizon(
     )
 
 
-def claim(user_id: int, now: dt.datetime) -> FreeBusyState | None:
-    """The user's state, claimed for this step; None when another worker holds it."""
-    state, _ = FreeBusyState.objects.get_or_create(user_id=user_id)
-    won = (
-        FreeBusyState.objects.filter(pk=state.pk)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
-    )
-    if not won:
-        return None
-    state.refresh_from_db()
-    return state
+@dataclass
+class Outcome:
+    """What one user's refresh came to; `_store` writes it."""
+
+    status: str
+    reason: str = ""
+    events: list[freebusy.BusyEvent] | None = None  # ok: the calendar's events, to be filtered and stored
+    clear: bool = False  # error: forget the stored intervals
+    forget: bool = False  # no connection: remove the intervals and the state
+    failed: bool = False  # counts as a failure: backoff instead of the refresh interval
+    retry_after: float | None = None
+
+    @classmethod
+    def ok(cls, events: list[freebusy.BusyEvent]) -> Outcome:
+        return cls(Status.OK, events=events)
+
+    @classmethod
+    def stale(cls, reason: str, retry_after: float | None = None) -> Outcome:
+        return cls(Status.STALE, reason, failed=True, retry_after=retry_after)
+
+    @classmethod
+    def error(cls, reason: str) -> Outcome:
+        return cls(Status.ERROR, reason, clear=True)
 
 
-def refresh_busy_for_user(user_id: int, *, http: httpx.Client | None = None) -> bool:
+def refresh_busy_for_user(user_id: int, *, transport: httpx.AsyncBaseTransport | None = None) -> bool:
     """Refresh one user's busy intervals. True when fresh data was stored; False otherwise (another worker
     holds the user, no connection, stale or error: the state row says which and why)."""
+    return refresh_busy_for_users(
+        [user_id], connections=freebusy.MAX_CONCURRENCY_PER_MAILBOX, transport=transport
+    ).get(user_id, False)
+
+
+def refresh_busy_for_users(
+    user_ids: Sequence[int],
+    *,
+    connections: int = CONNECTIONS,
+    threads: int = 1,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[int, bool]:
+    """Refresh these users' busy intervals: {user id: fresh data stored} for each user claimed (users
+    another worker holds are left out). `transport`: an httpx transport for Graph (tests)."""
     now = timezone.now()
-    state = claim(user_id, now)
-    if state is None:
-        return False
-    settings = AvailabilitySettings.load()
+    run = _Run(now)
+    held = run.claim(list(dict.fromkeys(user_ids)))
+    if not held:
+        return {}
     try:
-        return _refresh(state, now, settings, http)
-    except Exception:  # noqa: BLE001 - one user's surprise must not stop the worker's pass or hold the claim
-        log.exception("free/busy refresh of user %s failed unexpectedly", user_id)
-        _finish(
-            state, now, settings, Status.STALE, "Outlook could not be read (unexpected error).", failed=True
+        run.refresh(held, connections=connections, threads=threads, transport=transport)
+    except Exception:  # noqa: BLE001 - a surprise must not stop the worker's pass or hold the claims
+        log.exception("free/busy refresh of %s users failed unexpectedly", len(held))
+        run.store_safely([(uid, Outcome.stale(UNEXPECTED)) for uid in held if uid not in run.results])
+    return {uid: run.results.get(uid, False) for uid in held}
+
+
+class _Run:
+    """One refresh of some users: their claim, what was loaded once for all of them, and what was stored."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        # This run's claim: an instant of its own (a random part of a second on top of the claim time), so
+        # the rows it won can be read back after the UPDATE, and so storing can tell it still holds them.
+        self.marker = now + dt.timedelta(seconds=CLAIM_SECONDS, microseconds=secrets.randbelow(10**6))
+        self.results: dict[int, bool] = {}
+        self.settings = AvailabilitySettings.load()
+        self.tz = zoneinfo.ZoneInfo("UTC")  # the site's zone, and the horizon, once someone is read
+        self.start = self.end = now
+        self.azure: AzureADSettings | None = None  # once someone is read through Graph
+        self.connections: dict[int, CalendarConnection] = {}
+        self.renewed: set[int] = set()  # users whose access token Graph refused and was renewed
+
+    # --- 1. claim -----------------------------------------------------------------------------------
+    def claim(self, user_ids: list[int]) -> list[int]:
+        """The users this run won, in the order given. Users without a state get one (due now) first."""
+        if not user_ids:
+            return []
+        have = set(FreeBusyState.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True))
+        missing = [uid for uid in user_ids if uid not in have]
+        if missing:
+            FreeBusyState.objects.bulk_create(
+                [FreeBusyState(user_id=uid) for uid in missing], ignore_conflicts=True
+            )
+        FreeBusyState.objects.filter(user_id__in=user_ids).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lte=self.now)
+        ).update(claimed_until=self.marker)
+        won = set(
+            FreeBusyState.objects.filter(user_id__in=user_ids, claimed_until=self.marker).values_list(
+                "user_id", flat=True
+            )
         )
-        return False
+        return [uid for uid in user_ids if uid in won]
 
+    # --- 2.-4. -----------------------------------------------------------------------------------------
+    def refresh(
+        self,
+        user_ids: list[int],
+        *,
+        connections: int,
+        threads: int,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.connections = {
+            c.user_id: c
+            for c in CalendarConnection.objects.filter(user_id__in=user_ids).select_related("user")
+        }
+        outcomes: list[tuple[int, Outcome]] = []
+        to_read: list[CalendarConnection] = []
+        for uid in user_ids:
+            conn = self.connections.get(uid)
+            early = _without_outlook(conn)
+            if early is not None:
+                outcomes.append((uid, early))
+            else:
+                to_read.append(conn)  # type: ignore[arg-type]
+        if outcomes:
+            self.store_safely(outcomes)
+        if not to_read:
+            return
+        self.tz = Site.load().tzinfo
+        self.start, self.end = horizon(self.now, self.tz, self.settings)
+        if any(c.provider != CalendarConnection.Provider.EXCHANGE for c in to_read):
+            self.azure = AzureADSettings.load()
 
-def _refresh(
-    state: FreeBusyState, now: dt.datetime, settings: AvailabilitySettings, http: httpx.Client | None
-) -> bool:
-    user_id = state.user_id
-    connection = CalendarConnection.objects.filter(user_id=user_id).first()
-    if connection is None:
-        # Outlook says nothing about this user any more: keep nothing.
-        with transaction.atomic():
-            BusyInterval.objects.filter(user_id=user_id).delete()
-            FreeBusyState.objects.filter(pk=state.pk).delete()
-        return False
-    if connection.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION:
-        _finish(state, now, settings, Status.STALE, _reauth_reason(connection), failed=True)
-        return False
-    if not connection.freebusy_calendar_id:
-        _replace(state, [])
-        _finish(
-            state, now, settings, Status.ERROR,
-            "No Calendar to Check Free/Busy Status is chosen: choose one in Manage Account > Calendar Sync.",
-        )  # fmt: skip
-        return False
-    tz = Site.load().tzinfo
-    start, end = horizon(now, tz, settings)
-    if connection.provider == CalendarConnection.Provider.EXCHANGE:
-        return _refresh_exchange(state, connection, now, settings, tz, start, end)
-    try:
-        events = freebusy.read_freebusy(connection, start, end, link_property_id=LINK_PROPERTY_ID, http=http)
-    except (ReauthorizationRequired, IntegrationDisabled) as error:
-        _finish(state, now, settings, Status.STALE, str(error), failed=True)
-        return False
-    except GraphNotFound:
-        _replace(state, [])
-        name = connection.freebusy_calendar_name or "chosen for free/busy"
-        _finish(
-            state, now, settings, Status.ERROR,
-            f"The calendar “{name}” no longer exists in Outlook. Choose another Calendar to Check Free/Busy "
-            "Status in Manage Account > Calendar Sync.",
-        )  # fmt: skip
-        return False
-    except (GraphAccessDenied, GraphAuthenticationError) as error:
-        _finish(
-            state,
-            now,
-            settings,
-            Status.STALE,
-            f"Outlook refused to show the calendar ({error}).",
-            failed=True,
+        tls = ssl_context()  # one for all the clients: each would load the CA bundle again
+
+        def make_client(size: int) -> httpx.AsyncClient:
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            return async_graph_client(transport=transport, verify=tls, limits=limits)
+
+        with freebusy.CalendarReads(
+            make_client,
+            max_connections=connections,
+            inline_retry_after_max=django_settings.SYNC_INLINE_RETRY_AFTER_MAX_SECONDS,
+        ) as reads:
+            self._read_and_store(to_read, reads, threads, connections)
+
+    def _read_and_store(
+        self, to_read: list[CalendarConnection], reads: freebusy.CalendarReads, threads: int, connections: int
+    ) -> None:
+        """Start users' reads as the reads free up, and store what comes of them.
+
+        Tokens are got a window ahead of the reads under way (the connection limit plus two wake-ups'
+        worth), not all at once: the reads always have work queued, tokens are fresh when used, and the
+        token and storing work falls in the time the reads wait on Graph rather than in the burst of
+        connections opening at the start."""
+        inbox = _Inbox(len(to_read))
+        waiting = list(reversed(to_read))  # popped from the end: the longest-due first
+        window = max(1, connections) + 2 * WAKE_EVERY
+        work: queue.SimpleQueue[list[CalendarConnection] | None] = queue.SimpleQueue()
+
+        def start(conns: list[CalendarConnection]) -> None:
+            """Get tokens and start the Graph reads (handed over together), or read EWS mailboxes;
+            whatever comes of each user arrives in the inbox."""
+            ready: list[tuple[int, freebusy.CalendarRead]] = []
+
+            def hand_over() -> None:
+                if not ready:
+                    return
+                try:
+                    futures = reads.submit([read for _, read in ready])
+                except Exception:  # noqa: BLE001 - the reads' loop is gone: nobody would answer
+                    log.exception("free/busy reads could not be started")
+                    for user_id, _ in ready:
+                        inbox.put((user_id, Outcome.stale(UNEXPECTED)))
+                else:
+                    for (user_id, _), future in zip(ready, futures, strict=True):
+                        future.add_done_callback(functools.partial(_deliver, inbox, user_id))
+                ready.clear()
+
+            for conn in conns:
+                try:
+                    if conn.provider == CalendarConnection.Provider.EXCHANGE:
+                        hand_over()  # an EWS read takes a while: let the Graph reads already due go first
+                        inbox.put((conn.user_id, self._read_exchange(conn)))
+                        continue
+                    try:
+                        ready.append((conn.user_id, self._graph_read(conn)))
+                    except MicrosoftError as error:
+                        inbox.put((conn.user_id, _graph_outcome(error, conn)))
+                except Exception:  # noqa: BLE001 - one user's surprise must not stop the others
+                    log.exception("free/busy refresh of user %s failed unexpectedly", conn.user_id)
+                    inbox.put((conn.user_id, Outcome.stale(UNEXPECTED)))
+            hand_over()
+
+        def starter() -> None:
+            """A thread of its own that starts groups of users; it closes its database connection at the end."""
+            try:
+                while (group := work.get()) is not None:
+                    start(group)
+            finally:
+                db_connection.close()
+
+        starters: list[threading.Thread] = []
+
+        def here(conn: CalendarConnection) -> bool:
+            """Started in this thread: everyone when there are no threads to spare, else those whose token
+            MSAL has in its cache (no network call). A token refresh and an EWS read wait on a server: a
+            starter thread's job."""
+            return threads <= 1 or (
+                conn.provider != CalendarConnection.Provider.EXCHANGE
+                and freebusy.has_cached_access_token(conn.credentials, time.time())
+            )
+
+        def feed() -> None:
+            while waiting and inbox.under_way < window:
+                group = [waiting.pop() for _ in range(min(READS_TOGETHER, len(waiting)))]
+                inbox.started(len(group))
+                local = [here(conn) for conn in group]
+                elsewhere = [conn for conn, is_local in zip(group, local, strict=True) if not is_local]
+                if elsewhere:
+                    if not starters:
+                        starters.extend(
+                            threading.Thread(target=starter, name=f"refreshbusy-{i}", daemon=True)
+                            for i in range(threads)
+                        )
+                        for thread in starters:
+                            thread.start()
+                    work.put(elsewhere)
+                start([conn for conn, is_local in zip(group, local, strict=True) if is_local])
+
+        try:
+            feed()
+            arrived: list[tuple[int, Outcome]] = []
+            while not inbox.done:
+                for user_id, item in inbox.take(timeout=CLAIM_SECONDS):
+                    outcome = self._outcome(user_id, item, reads, inbox)
+                    if outcome is not None:
+                        arrived.append((user_id, outcome))
+                feed()  # before storing: the reads need work more than the database needs rows
+                if len(arrived) >= STORE_EVERY or inbox.done:
+                    self.store_safely(arrived)
+                    arrived = []
+        finally:
+            for _ in starters:
+                work.put(None)
+            for thread in starters:
+                thread.join()
+
+    def _outcome(
+        self,
+        user_id: int,
+        item: Outcome | concurrent.futures.Future,
+        reads: freebusy.CalendarReads,
+        inbox: _Inbox,
+    ) -> Outcome | None:
+        """What an arrived item means; None when the read was started again (a refused token renewed)."""
+        if not isinstance(item, concurrent.futures.Future):
+            return item
+        conn = self.connections[user_id]
+        try:
+            return Outcome.ok(item.result())
+        except GraphAuthenticationError as error:
+            if user_id in self.renewed:
+                return _graph_outcome(error, conn)
+            # Graph refused the cached access token (revoked or expired early). MSAL would hand back the same
+            # one, so drop access tokens from the cache: the refresh token must be used (if it is dead, the
+            # connection is marked and ReauthorizationRequired raised).
+            self.renewed.add(user_id)
+            conn.credentials = freebusy.without_access_tokens(conn.credentials)
+            try:
+                read = self._graph_read(conn)
+            except MicrosoftError as again:
+                return _graph_outcome(again, conn)
+            inbox.started_again()
+            (future,) = reads.submit([read])
+            future.add_done_callback(functools.partial(_deliver, inbox, user_id))
+            return None
+        except MicrosoftError as error:
+            return _graph_outcome(error, conn)
+        except Exception:  # noqa: BLE001 - e.g. data Graph sent that cannot be read
+            log.exception("free/busy refresh of user %s failed unexpectedly", user_id)
+            return Outcome.stale(UNEXPECTED)
+
+    def _graph_read(self, conn: CalendarConnection) -> freebusy.CalendarRead:
+        return freebusy.CalendarRead(
+            mailbox=conn.account_id or f"connection-{conn.pk}",
+            access_token=acquire_access_token(conn, azure=self.azure),
+            calendar_id=conn.freebusy_calendar_id,
+            start=self.start,
+            end=self.end,
+            link_property_id=LINK_PROPERTY_ID,
         )
-        return False
-    except (GraphError, MicrosoftError) as error:
-        log.info("free/busy refresh of user %s failed: %s", user_id, error)
-        _finish(
-            state, now, settings, Status.STALE, f"Outlook could not be read: {error}", failed=True,
-            retry_after=error.retry_after,
-        )  # fmt: skip
-        return False
-    return _store(state, connection, events, now, settings, tz)
 
+    def _read_exchange(self, conn: CalendarConnection) -> Outcome:
+        """A Password Authentication (EWS) user's read, through exchange.freebusy."""
+        from shiftdesk.exchange.client import ExchangeError
+        from shiftdesk.exchange.freebusy import read_freebusy
 
-def _refresh_exchange(
-    state: FreeBusyState,
-    connection: CalendarConnection,
-    now: dt.datetime,
-    settings: AvailabilitySettings,
-    tz: zoneinfo.ZoneInfo,
-    start: dt.datetime,
-    end: dt.datetime,
-) -> bool:
-    """The same step for a Password Authentication (EWS) connection, through exchange.freebusy."""
-    from shiftdesk.exchange.client import ExchangeError
-    from shiftdesk.exchange.freebusy import read_freebusy
+        try:
+            return Outcome.ok(read_freebusy(conn, self.start, self.end))
+        except ExchangeError as error:
+            if error.kind == "not_found":
+                name = conn.freebusy_calendar_name or "chosen for free/busy"
+                return Outcome.error(
+                    f"The calendar “{name}” no longer exists in the Exchange mailbox. Choose another Calendar "
+                    "to Check Free/Busy Status in Manage Account > Calendar Sync."
+                )
+            return Outcome.stale(f"Exchange could not be read: {error}", retry_after=error.retry_after)
 
-    try:
-        events = read_freebusy(connection, start, end)
-    except ExchangeError as error:
-        if error.kind == "not_found":
-            _replace(state, [])
-            name = connection.freebusy_calendar_name or "chosen for free/busy"
-            _finish(
-                state, now, settings, Status.ERROR,
-                f"The calendar “{name}” no longer exists in the Exchange mailbox. Choose another Calendar to "
-                "Check Free/Busy Status in Manage Account > Calendar Sync.",
-            )  # fmt: skip
+    # --- 4. store ---------------------------------------------------------------------------------------
+    def store_safely(self, outcomes: list[tuple[int, Outcome]]) -> None:
+        """Store a chunk in one transaction; if that fails, each user alone, and a user whose own store
+        fails as stale (unexpected error). If even that fails, the claim runs out and a later pass retries."""
+        if not outcomes:
+            return
+        try:
+            with transaction.atomic():
+                stored = self._store(outcomes)
+        except Exception:  # noqa: BLE001
+            log.exception("storing the free/busy of %s user(s) failed", len(outcomes))
+            if len(outcomes) > 1:
+                for one in outcomes:
+                    self.store_safely([one])
+            elif outcomes[0][1].reason != UNEXPECTED:
+                self.store_safely([(outcomes[0][0], Outcome.stale(UNEXPECTED))])
+            return
+        self.results.update(stored)
+
+    def _store(self, outcomes: list[tuple[int, Outcome]]) -> dict[int, bool]:
+        """The chunk's intervals replaced or cleared, outcomes recorded, claims released (in the caller's
+        transaction); {user id: fresh data stored} for the users still held."""
+        user_ids = [uid for uid, _ in outcomes]
+        held = {
+            uid: (pk, show_subjects, failures)
+            for pk, uid, show_subjects, failures in FreeBusyState.objects.select_for_update()
+            .filter(user_id__in=user_ids, claimed_until=self.marker)
+            .values_list("pk", "user_id", "show_subjects", "consecutive_failures")
+        }
+        outcomes = [(uid, o) for uid, o in outcomes if uid in held]  # a claim that ran out: not ours now
+        if not outcomes:
+            return {}
+        stored = [(uid, o) for uid, o in outcomes if o.events is not None]
+        own = self._own_event_ids([uid for uid, _ in stored])
+        rows = [
+            (uid, interval)
+            for uid, o in stored
+            for interval in intervals_for(
+                o.events or [], own_event_ids=own.get(uid, set()), show_subjects=held[uid][1], tz=self.tz
+            )
+        ]
+        replace = [uid for uid, o in outcomes if o.events is not None or o.clear or o.forget]
+        if replace:
+            BusyInterval.objects.filter(user_id__in=replace).delete()
+        _insert_intervals(rows, self.now)
+        forget = [held[uid][0] for uid, o in outcomes if o.forget]
+        if forget:
+            FreeBusyState.objects.filter(pk__in=forget).delete()
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for uid, o in outcomes:
+            if not o.forget:
+                values = self._state_values(o, held[uid][2])
+                groups[tuple(sorted(values.items()))].append(held[uid][0])
+        for values, pks in groups.items():
+            FreeBusyState.objects.filter(pk__in=pks).update(**dict(values))
+        return {uid: o.status == Status.OK and o.events is not None for uid, o in outcomes}
+
+    def _own_event_ids(self, user_ids: list[int]) -> dict[int, set[str]]:
+        """ShiftDesk's own shift events in each user's calendar (the sync engine's ids): never busy."""
+        conn_users = {self.connections[uid].pk: uid for uid in user_ids if uid in self.connections}
+        own: dict[int, set[str]] = defaultdict(set)
+        if conn_users:
+            for conn_id, remote_id in (
+                EventLink.objects.filter(connection_id__in=list(conn_users))
+                .exclude(remote_event_id="")
+                .values_list("connection_id", "remote_event_id")
+            ):
+                own[conn_users[conn_id]].add(remote_id)
+        return own
+
+    def _state_values(self, outcome: Outcome, failures_so_far: int) -> dict:
+        """The state's new values for an outcome (the claim released)."""
+        failures = failures_so_far + 1 if outcome.failed else 0
+        if outcome.failed:
+            backoff = min(
+                MAX_BACKOFF, dt.timedelta(minutes=2 ** min(failures - 1, 6)), self.settings.refresh_interval
+            )
+            if outcome.retry_after:
+                backoff = max(backoff, dt.timedelta(seconds=outcome.retry_after))
+            next_at = self.now + backoff
         else:
-            _finish(
-                state, now, settings, Status.STALE, f"Exchange could not be read: {error}", failed=True,
-                retry_after=error.retry_after,
-            )  # fmt: skip
-        return False
-    return _store(state, connection, events, now, settings, tz)
+            next_at = self.now + self.settings.refresh_interval
+        values = {
+            "status": outcome.status,
+            "reason": outcome.reason[:2000],
+            "last_attempt_at": self.now,
+            "next_refresh_at": next_at,
+            "claimed_until": None,
+            "consecutive_failures": failures,
+        }
+        if outcome.status == Status.OK and outcome.events is not None:
+            values["last_refreshed_at"] = self.now
+        return values
 
 
-def _store(
-    state: FreeBusyState,
-    connection: CalendarConnection,
-    events: list[freebusy.BusyEvent],
-    now: dt.datetime,
-    settings: AvailabilitySettings,
-    tz: zoneinfo.ZoneInfo,
-) -> bool:
-    """Replace the user's intervals with what the calendar said, leaving out ShiftDesk's own shift events."""
-    user_id = state.user_id
-    own = set(
-        EventLink.objects.filter(connection=connection)
-        .exclude(remote_event_id="")
-        .values_list("remote_event_id", flat=True)
-    )
-    rows = intervals_for(
-        user_id, events, own_event_ids=own, show_subjects=state.show_subjects, tz=tz, now=now
-    )
-    _replace(state, rows)
-    _finish(state, now, settings, Status.OK, "", refreshed=True)
-    return True
+class _Inbox:
+    """What came of each user, put by the threads that start reads and by the reads' event loop, taken by
+    the storing thread WAKE_EVERY at a time (or all that is left): it is woken once per handful of users
+    rather than once per user, so it takes the GIL from the event loop as seldom as possible. It also counts
+    the users under way (started, not yet taken) for the window of tokens got ahead."""
+
+    def __init__(self, expected: int) -> None:
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._items: list[tuple[int, Outcome | concurrent.futures.Future]] = []
+        self._waiting = expected  # items not yet taken, arrived or not
+        self.under_way = 0
+
+    @property
+    def done(self) -> bool:
+        return self._waiting == 0
+
+    def started(self, count: int) -> None:
+        with self._lock:
+            self.under_way += count
+
+    def started_again(self) -> None:
+        """A user's read started again (its token renewed): one more item will come for it."""
+        with self._lock:
+            self.under_way += 1
+            self._waiting += 1
+
+    def put(self, item: tuple[int, Outcome | concurrent.futures.Future]) -> None:
+        with self._lock:
+            self._items.append(item)
+            if len(self._items) >= min(WAKE_EVERY, self._waiting):
+                self._ready.set()
+
+    def take(self, timeout: float) -> list[tuple[int, Outcome | concurrent.futures.Future]]:
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"no free/busy read finished in {timeout} s")
+        with self._lock:
+            items, self._items = self._items, []
+            self._waiting -= len(items)
+            self.under_way -= len(items)
+            self._ready.clear()
+        return items
+
+
+def _deliver(inbox: _Inbox, user_id: int, future: concurrent.futures.Future) -> None:
+    inbox.put((user_id, future))
+
+
+def _without_outlook(conn: CalendarConnection | None) -> Outcome | None:
+    """The outcome when the connection alone decides it (no network call), else None."""
+    if conn is None:
+        return Outcome(Status.OK, forget=True)  # Outlook says nothing about this user any more: keep nothing
+    if conn.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION:
+        return Outcome.stale(
+            "the Outlook connection needs reauthorization"
+            + (f" ({conn.last_error})" if conn.last_error else ".")
+        )
+    if not conn.freebusy_calendar_id:
+        return Outcome.error(
+            "No Calendar to Check Free/Busy Status is chosen: choose one in Manage Account > Calendar Sync."
+        )
+    return None
+
+
+def _graph_outcome(error: MicrosoftError, conn: CalendarConnection) -> Outcome:
+    """What a failed token or Graph read means for the user's busy data."""
+    if isinstance(error, (ReauthorizationRequired, IntegrationDisabled)):
+        return Outcome.stale(str(error))
+    if isinstance(error, GraphNotFound):
+        name = conn.freebusy_calendar_name or "chosen for free/busy"
+        return Outcome.error(
+            f"The calendar “{name}” no longer exists in Outlook. Choose another Calendar to Check Free/Busy "
+            "Status in Manage Account > Calendar Sync."
+        )
+    if isinstance(error, (GraphAccessDenied, GraphAuthenticationError)):
+        return Outcome.stale(f"Outlook refused to show the calendar ({error}).")
+    if isinstance(error, GraphError):
+        log.info("free/busy refresh of user %s failed: %s", conn.user_id, error)
+    else:
+        log.info("free/busy refresh of user %s: no token: %s", conn.user_id, error)
+    return Outcome.stale(f"Outlook could not be read: {error}", retry_after=error.retry_after)
+
+
+class Interval(NamedTuple):
+    """One BusyInterval row to be stored for a user."""
+
+    start: dt.datetime
+    end: dt.datetime
+    show_as: str
+    subject: str
+    is_all_day: bool
+    remote_id: str
 
 
 def intervals_for(
-    user_id: int,
     events: Iterable[freebusy.BusyEvent],
     *,
     own_event_ids: set[str],
     show_subjects: bool,
     tz: zoneinfo.ZoneInfo,
-    now: dt.datetime,
-) -> list[BusyInterval]:
-    """BusyInterval rows for the events that make someone less available: not free, not ShiftDesk's own
+) -> list[Interval]:
+    """The intervals of the events that make someone less available: not free, not ShiftDesk's own
     shift events. All-day events cover their local dates in the site's zone (midnight to midnight, DST
     included); a subject is kept only when the user allows it and the event is not private."""
     rows = []
@@ -237,60 +611,35 @@ def intervals_for(
         if end <= start:
             continue  # a zero-length event blocks nothing
         subject = event.subject[:255] if show_subjects and not event.is_private else ""
-        rows.append(
-            BusyInterval(
-                user_id=user_id, start=start, end=end, show_as=event.show_as, subject=subject,
-                is_all_day=event.is_all_day, remote_id=event.id, refreshed_at=now,
-            )
-        )  # fmt: skip
+        rows.append(Interval(start, end, event.show_as, subject, event.is_all_day, event.id))
     return rows
 
 
-def _reauth_reason(connection: CalendarConnection) -> str:
-    return "the Outlook connection needs reauthorization" + (
-        f" ({connection.last_error})" if connection.last_error else "."
-    )
+_INSERTED = ("user", "start", "end", "show_as", "subject", "is_all_day", "remote_id", "refreshed_at")
 
 
-@transaction.atomic
-def _replace(state: FreeBusyState, rows: list[BusyInterval]) -> None:
-    BusyInterval.objects.filter(user_id=state.user_id).delete()
-    BusyInterval.objects.bulk_create(rows, batch_size=500)
-
-
-def _finish(
-    state: FreeBusyState,
-    now: dt.datetime,
-    settings: AvailabilitySettings,
-    status: str,
-    reason: str,
-    *,
-    refreshed: bool = False,
-    failed: bool = False,
-    retry_after: float | None = None,
-) -> None:
-    """Record the outcome and release the claim, in one UPDATE."""
-    failures = state.consecutive_failures + 1 if failed else 0
-    if failed:
-        backoff = min(MAX_BACKOFF, dt.timedelta(minutes=2 ** min(failures - 1, 6)), settings.refresh_interval)
-        if retry_after:
-            backoff = max(backoff, dt.timedelta(seconds=retry_after))
-        next_at = now + backoff
-    else:
-        next_at = now + settings.refresh_interval
-    values = {
-        "status": status,
-        "reason": reason[:2000],
-        "last_attempt_at": now,
-        "next_refresh_at": next_at,
-        "claimed_until": None,
-        "consecutive_failures": failures,
-    }
-    if refreshed:
-        values["last_refreshed_at"] = now
-    FreeBusyState.objects.filter(pk=state.pk).update(**values)
-    for key, value in values.items():
-        setattr(state, key, value)
+def _insert_intervals(rows: list[tuple[int, Interval]], now: dt.datetime) -> None:
+    """Insert BusyInterval rows with one statement run for all of them (executemany). This is what
+    bulk_create does, minus building a model instance and preparing each field of each row through the
+    field machinery: for the worker's thousands of rows that cost more CPU than all its Graph requests.
+    Values are adapted as Django adapts them (datetimes through the backend's operations); a test that
+    stores every kind of event and reads it back through the ORM guards the column list."""
+    if not rows:
+        return
+    meta = BusyInterval._meta
+    qn = db_connection.ops.quote_name
+    columns = ", ".join(qn(meta.get_field(name).column) for name in _INSERTED)
+    marks = ", ".join(["%s"] * len(_INSERTED))
+    # Identifiers from the model's own metadata, quoted; every value is a parameter.
+    sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    adapt = db_connection.ops.adapt_datetimefield_value
+    refreshed_at = adapt(now)
+    params = [
+        (uid, adapt(r.start), adapt(r.end), r.show_as, r.subject, r.is_all_day, r.remote_id, refreshed_at)
+        for uid, r in rows
+    ]
+    with db_connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 # --- the worker's side ---------------------------------------------------------------------------------

@@ -230,8 +230,9 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
 
 
 # --- the sync engine's token function -------------------------------------------------------------------
-def acquire_access_token(connection: CalendarConnection) -> str:
-    """A valid Graph access token for this connection, refreshing silently when it is stale.
+def acquire_access_token(connection: CalendarConnection, *, azure: AzureADSettings | None = None) -> str:
+    """A valid Graph access token for this connection, refreshing silently when it is stale. `azure`: the
+    settings already loaded (a worker getting tokens for many connections reads them once).
 
     A rotated refresh token is written back to the connection at once. Raises:
     - IntegrationDisabled: Azure AD OAuth 2 is not set up or Disabled (pause; do not mark the connection).
@@ -242,7 +243,7 @@ def acquire_access_token(connection: CalendarConnection) -> str:
     """
     if connection.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION:
         raise ReauthorizationRequired(connection.last_error or identity.reauth_reason(""))
-    azure = AzureADSettings.load()
+    azure = AzureADSettings.load() if azure is None else azure
     if not azure.is_active:
         raise IntegrationDisabled(
             "Calendar Sync with Azure AD OAuth 2 is not enabled on this ShiftDesk system."
