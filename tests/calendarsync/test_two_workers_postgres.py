@@ -67,7 +67,7 @@ def test_two_workers_never_step_the_same_connection_at_once(sync, monkeypatch):
     from shiftdesk.calendarsync import engine
     from shiftdesk.calendarsync.worker import Worker
 
-    users = [sync.add_user(i) for i in range(8)]
+    users = [sync.add_user(i) for i in range(12)]  # more than one worker's threads (2 x 2 + 1) can hold
     for user in users:
         for d in range(6):
             sync.assign(sync.shift(days=1 + d), user)
@@ -85,7 +85,7 @@ def test_two_workers_never_step_the_same_connection_at_once(sync, monkeypatch):
                 intervals[connection_id].append((start, time.monotonic(), worker_id))
 
     monkeypatch.setattr(engine, "_step", recording_step)
-    workers = [Worker(concurrency=4, worker_id=f"worker-{n}") for n in "ab"]
+    workers = [Worker(concurrency=2, worker_id=f"worker-{n}") for n in "ab"]
     threads = [threading.Thread(target=w.run, kwargs={"once": True}) for w in workers]
     for t in threads:
         t.start()
