@@ -551,7 +551,8 @@ def _without_outlook(conn: CalendarConnection | None) -> Outcome | None:
         )
     if not conn.freebusy_calendar_id:
         return Outcome.error(
-            "No Calendar to Check Free/Busy Status is chosen: choose one in Manage Account > Calendar Sync."
+            "No Calendar to Check Free/Busy Status is saved yet: pick one in Manage Account > Calendar Sync "
+            "and save your calendars."
         )
     return None
 

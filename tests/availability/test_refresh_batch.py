@@ -108,7 +108,7 @@ def test_one_step_records_every_outcome_together(bob, charlie, alice, outlook, f
     assert not BusyInterval.objects.filter(user=charlie).exists()
     assert not FreeBusyState.objects.filter(user=charlie).exists()
     state = FreeBusyState.objects.get(user=alice)
-    assert state.status == "error" and "No Calendar to Check Free/Busy Status is chosen" in state.reason
+    assert state.status == "error" and "No Calendar to Check Free/Busy Status is saved yet" in state.reason
     assert state.claimed_until is None
 
 
