@@ -27,6 +27,11 @@ from shiftdesk.scheduling.grid import week_start
 from shiftdesk.scheduling.models import Site
 
 
+# The box's own buttons answer inside the box: the page scrolls to it, so a message at the top of the page
+# would be out of sight (base.html leaves these to the box).
+IN_BOX = "in-box-freebusy"
+
+
 def _back_to_box() -> HttpResponse:
     return redirect(reverse("calendar_sync") + "#outlook-freebusy")
 
@@ -36,15 +41,15 @@ def _back_to_box() -> HttpResponse:
 def refresh_now(request: HttpRequest) -> HttpResponse:
     """Refresh now: read the user's own busy times from Outlook at once (the same step the worker runs)."""
     if refresh_busy_for_user(request.user.pk):
-        messages.success(request, "Your busy times were read from Outlook.")
+        messages.success(request, "Your busy times were read from Outlook.", extra_tags=IN_BOX)
     else:
         state = FreeBusyState.objects.filter(user=request.user).first()
         if state is None:
-            messages.info(request, "Connect your Outlook calendar first.")
+            messages.info(request, "Connect your Outlook calendar first.", extra_tags=IN_BOX)
         elif state.claimed_until and state.claimed_until > timezone.now():
-            messages.info(request, "Your busy times are being read right now; reload in a moment.")
+            messages.info(request, "Your busy times are being read right now; reload in a moment.", extra_tags=IN_BOX)
         else:
-            messages.error(request, state.describe())
+            messages.error(request, state.describe(), extra_tags=IN_BOX)
     return _back_to_box()
 
 
@@ -61,6 +66,7 @@ def show_subjects(request: HttpRequest) -> HttpResponse:
         "Schedulers will see your meeting subjects after the next refresh."
         if show
         else "Schedulers see only that you are busy, not your meeting subjects.",
+        extra_tags=IN_BOX,
     )
     return _back_to_box()
 

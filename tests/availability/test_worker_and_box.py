@@ -56,7 +56,11 @@ def test_refresh_now_reads_outlook_at_once(bob_client, bob, outlook, freebusy_ca
     d = soon(2)
     outlook.add_event(freebusy_calendar, "Meeting", at(d, 9), at(d, 10))
     response = bob_client.post("/account/calendar-sync/freebusy/refresh/", follow=True)
-    assert "Your busy times were read from Outlook." in response.content.decode()
+    html = response.content.decode()
+    # said inside the box the page scrolls to (#outlook-freebusy), not at the top of the page, out of sight
+    box = html.split('id="outlook-freebusy"', 1)[1].split("</section>", 1)[0]
+    assert "Your busy times were read from Outlook." in box
+    assert html.count("Your busy times were read from Outlook.") == 1
     assert BusyInterval.objects.filter(user=bob).count() == 1
     assert "Last refreshed: never" not in response.content.decode()
 
