@@ -26,7 +26,6 @@ from shiftdesk.scheduling.actions import ConflictError
 from shiftdesk.scheduling.grid import week_start
 from shiftdesk.scheduling.models import Site
 
-
 # The box's own buttons answer inside the box: the page scrolls to it, so a message at the top of the page
 # would be out of sight (base.html leaves these to the box).
 IN_BOX = "in-box-freebusy"
