@@ -21,6 +21,7 @@ def test_the_sync_status_box_shows_a_healthy_password_connection(sync):
     assert sync.upns[bob.pk] in html
     assert 'data-pending="0"' in html
     assert "Created" in html  # the sync log entry of the EWS create
+    assert "<dt>Exchange account</dt>" in html and "<dt>Microsoft account</dt>" not in html
 
 
 def test_a_refused_password_shows_on_both_status_pages(sync, alice):
@@ -33,3 +34,4 @@ def test_a_refused_password_shows_on_both_status_pages(sync, alice):
     assert 'id="exchange-needs-reauthorization"' in mine  # the box asks for the password again
     admin = page(alice, "/admin/accounts/integration-status/")
     assert "Needs reauthorization" in admin and "refused the saved password" in admin
+    assert "(Exchange, Password Authentication)" in admin
