@@ -274,3 +274,28 @@ def do_start_export(user: User, *, option: str, by: User | None = None) -> Expor
     if connection is None or not connection.calendars_chosen:
         raise ValueError("Authorize Outlook and choose a calendar to sync shifts with first.")
     return ExportJob.objects.create(user=user, requested_by=by, option=option)
+
+
+def previous_connection(user: User) -> tuple[str, str, str] | None:
+    """(provider, account id, account email) of the user's connection before a connect, for switch_note."""
+    rows = CalendarConnection.objects.filter(user=user).values_list("provider", "account_id", "account_email")
+    return rows.first()
+
+
+def switch_note(previous: tuple[str, str, str] | None, connection: CalendarConnection) -> str:
+    """What connecting did to the events of the user's previous connection (see _switch_connection), in words
+    for the success message; "" when nothing was switched."""
+    if previous is None:
+        return ""
+    provider, account_id, account_email = previous
+    if (provider, account_id) == (connection.provider, connection.account_id):
+        return ""
+    if account_email.lower() == connection.account_email.lower():
+        return (
+            " Your upcoming shifts already in that mailbox stay where they are: ShiftDesk takes them over from your "
+            "previous connection."
+        )
+    return (
+        f" Your upcoming shifts move here from {account_email}: ShiftDesk creates them in the calendar you sync "
+        "with and deletes them from the previous one where it still can."
+    )

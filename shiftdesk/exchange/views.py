@@ -56,12 +56,14 @@ def save_password_authentication(request: HttpRequest) -> HttpResponse:
     except ExchangeError as exc:
         log.info("EWS connection check for user %s failed: %s", request.user.pk, exc.kind)
         return _rerender(request, form, f"Nothing was saved. {exc.message}")
+    previous = sync_actions.previous_connection(request.user)
     connection = actions.do_connect_exchange(request.user, server=server, password=data["password"],
                                              calendars=calendars)  # fmt: skip
     messages.success(
         request,
         f"Connected to the Exchange mailbox {connection.account_email}. Your shifts will be synced with "
-        f"“{connection.sync_calendar_name}”; you can choose another calendar below.",
+        f"“{connection.sync_calendar_name}”; you can choose another calendar below."
+        + sync_actions.switch_note(previous, connection),
     )
     return redirect("calendar_sync")
 

@@ -224,6 +224,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     admin_state = request.session.get(SESSION_ADMIN_CONSENT_KEY)
     if admin_state and request.GET.get("state") == admin_state and request.user.is_system_admin:
         return _admin_consent_result(request)
+    previous = sync_actions.previous_connection(request.user)
     try:
         connection = auth.complete_authorization(request, request.GET.dict())
     except auth.AuthorizationFailed as failure:
@@ -237,7 +238,8 @@ def callback(request: HttpRequest) -> HttpResponse:
     shown = connection.account_email or connection.account_name
     messages.success(
         request,
-        f"Your Microsoft account {shown} is connected. Choose your calendars below and press Save Calendars.",
+        f"Your Microsoft account {shown} is connected. Choose your calendars below and press Save Calendars."
+        + sync_actions.switch_note(previous, connection),
     )
     return redirect("calendar_sync")
 

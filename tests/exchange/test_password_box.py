@@ -120,10 +120,23 @@ def test_saving_a_password_replaces_an_oauth_connection(bob_client, bob, emulato
                         credentials="{}", provider_settings={})  # fmt: skip
     page = bob_client.get("/account/calendar-sync/").content.decode()
     assert "Saving a password here replaces that connection" in page
-    bob_client.post(SAVE, box_post(emulator))
+    page = bob_client.post(SAVE, box_post(emulator), follow=True).content.decode()
     assert list(CalendarConnection.objects.filter(user=bob).values_list("provider", flat=True)) == [
         "exchange"
     ]
+    # the same mailbox: the success message says the events stay and are taken over
+    assert "Your upcoming shifts already in that mailbox stay where they are" in page
+
+
+def test_saving_a_password_for_another_mailbox_says_the_shifts_move(bob_client, bob, emulator):
+    from shiftdesk.calendarsync.actions import do_connect_calendar
+
+    do_connect_calendar(bob, provider="microsoft", account_email="bob@other.example", account_name="Bob",
+                        account_id="oid-1", credentials="{}", provider_settings={})  # fmt: skip
+    page = bob_client.post(SAVE, box_post(emulator), follow=True).content.decode()
+    assert "Your upcoming shifts move here from bob@other.example" in page
+    again = bob_client.post(SAVE, box_post(emulator), follow=True).content.decode()
+    assert "move here" not in again and "stay where they are" not in again  # re-saving switches nothing
 
 
 def test_resaving_the_same_mailbox_keeps_the_chosen_calendar(bob_client, bob, emulator, connect):

@@ -203,3 +203,16 @@ def test_the_callback_never_shows_a_stack_trace_for_garbage(bob_client, azure):
         response = bob_client.get("/microsoft/oauth2/callback/", params, follow=True)
         assert response.status_code == 200
         assert "Traceback" not in response.content.decode()
+
+
+def test_authorizing_over_a_password_connection_says_the_shifts_move(bob_client, bob, emulator, azure):
+    """A switch (issue 7) moves the upcoming events; the success message says so, and from which account."""
+    from shiftdesk.calendarsync.actions import do_connect_calendar
+
+    do_connect_calendar(bob, provider="exchange", account_email="bob@old-exchange.example", account_name="bob",
+                        account_id="https://old/EWS#bob@old-exchange.example", credentials="pw", provider_settings={})  # fmt: skip
+    response, _ = authorize(bob_client, emulator, *MEGAN)
+    page = bob_client.get(response["Location"]).content.decode()
+    assert "is connected. Choose your calendars below and press Save Calendars." in page
+    assert "Your upcoming shifts move here from bob@old-exchange.example" in page
+    assert CalendarConnection.objects.get(user=bob).provider == "microsoft"
