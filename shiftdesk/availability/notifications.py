@@ -477,8 +477,7 @@ def _request(
 ) -> httpx.Response:
     """One Graph request with the connection's token (auth.acquire_access_token, as freebusy.py does). A 401
     drops the cached access token and tries once more with the refresh token."""
-    from shiftdesk.microsoft.auth import acquire_access_token
-    from shiftdesk.microsoft.freebusy import without_access_tokens
+    from shiftdesk.microsoft.auth import acquire_access_token, without_access_tokens
     from shiftdesk.microsoft.graph import GraphClient
 
     try:
@@ -499,17 +498,12 @@ def _graph_instant(instant: dt.datetime) -> str:
 
 
 def _parse_instant(value: Any) -> dt.datetime | None:
-    """Graph's DateTimeOffset (`2024-01-01T00:00:00.1234567Z`, or with an offset) as an aware datetime."""
+    """Graph's DateTimeOffset (`2024-01-01T00:00:00.1234567Z`, or with an offset) as an aware datetime.
+    Python 3.11's fromisoformat takes the Z and truncates a 7-digit fraction to microseconds."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip().replace("Z", "+00:00")
-    main, dot, rest = text.partition(".")
-    if dot:
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits) :]
-        text = f"{main}.{(digits + '000000')[:6]}{zone}"
     try:
-        parsed = dt.datetime.fromisoformat(text)
+        parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

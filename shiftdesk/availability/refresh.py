@@ -59,7 +59,7 @@ from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, Fr
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 from shiftdesk.lib.http import async_graph_client, ssl_context
 from shiftdesk.microsoft import freebusy
-from shiftdesk.microsoft.auth import acquire_access_token
+from shiftdesk.microsoft.auth import acquire_access_token, without_access_tokens
 from shiftdesk.microsoft.errors import (
     GraphAccessDenied,
     GraphAuthenticationError,
@@ -356,7 +356,7 @@ class _Run:
             # one, so drop access tokens from the cache: the refresh token must be used (if it is dead, the
             # connection is marked and ReauthorizationRequired raised).
             self.renewed.add(user_id)
-            conn.credentials = freebusy.without_access_tokens(conn.credentials)
+            conn.credentials = without_access_tokens(conn.credentials)
             try:
                 read = self._graph_read(conn)
             except MicrosoftError as again:

@@ -334,18 +334,10 @@ def _send(
     started: float,
 ) -> None:
     """The network phase: token, first calls, second calls; one retry of 401s with a forced refresh."""
-    # Mark creates as attempted *before* sending (committed): after a crash the next step probes first.
-    # The in-memory links say so too: recording writes them back whole, and a create whose answer was lost
-    # (dropped connection, 5xx) must stay "attempted", or an unassignment before the retry would leave the
-    # event that did land behind as an orphan (tests/calendarsync/test_chaos.py caught exactly that).
     if not hold_lease(connection.id, record.worker_id):
         record.lease_lost = True
         return
-    creating = [p.link for p in work if p.first is not None and p.first.kind == "create"]
-    if creating:
-        EventLink.objects.filter(id__in=[link.id for link in creating]).update(create_attempted=True)
-        for link in creating:
-            link.create_attempted = True
+    _mark_attempted([p.link for p in work if p.first is not None and p.first.kind == "create"])
     try:
         token = backend.credentials(connection)
     except ProviderError as error:
@@ -358,6 +350,17 @@ def _send(
             record.lease_lost = True
             return
         _send_requests(connection, backend, client, work, record, token, deadline, requests)
+
+
+def _mark_attempted(creating: list[EventLink]) -> None:
+    """Mark creates as attempted *before* sending (committed): after a crash the next step probes first.
+    The in-memory links say so too: recording writes them back whole, and a create whose answer was lost
+    (dropped connection, 5xx) must stay "attempted", or an unassignment before the retry would leave the
+    event that did land behind as an orphan (tests/calendarsync/test_chaos.py caught exactly that)."""
+    if creating:
+        EventLink.objects.filter(id__in=[link.id for link in creating]).update(create_attempted=True)
+        for link in creating:
+            link.create_attempted = True
 
 
 def _send_requests(
@@ -389,11 +392,7 @@ def _send_requests(
             plan.second = _second_op(connection, plan)
             if plan.second is not None:
                 seconds.append(plan.second)
-        late_creates = [plan.link for plan in work if plan.second is not None and plan.second.kind == "create"]
-        if late_creates:
-            EventLink.objects.filter(id__in=[link.id for link in late_creates]).update(create_attempted=True)
-            for link in late_creates:
-                link.create_attempted = True
+        _mark_attempted([plan.link for plan in work if plan.second is not None and plan.second.kind == "create"])
         stopped = any(
             op.error is not None and (op.error.retry_after or op.error.permanent and not op.error.not_found)
             for op in firsts

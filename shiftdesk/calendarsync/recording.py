@@ -101,7 +101,7 @@ def _fail(rec: StepRecord, plan: LinkPlan, op: Operation, action: str) -> None:
         rec.retry_after = max(rec.retry_after or 0, error.retry_after)
         _entry(rec, plan, action, Outcome.RETRY, op, error.message)
         return
-    if error.reauthorize or (error.permanent and not error.not_found and error.status in (401, 403)):
+    if error.stops_connection:
         rec.connection_error = rec.connection_error or error
         _entry(rec, plan, action, Outcome.FAILED, op, error.message)
         return

@@ -75,7 +75,7 @@ def verify_if_due(
         finally:
             loop.run_until_complete(provider.aclose())
     refused = watch.refused or next(
-        (op.error for op in ops if op.error is not None and stops_connection(op.error)), None
+        (op.error for op in ops if op.error is not None and op.error.stops_connection), None
     )
     if refused is not None:
         record_step(
@@ -129,19 +129,15 @@ async def _watch(provider: Any, connection: CalendarConnection, links: list[Even
     )
     start, end = now - timedelta(days=1), now + window
     try:
-        changes = await _changes(provider, calendar_id, start, end, "" if first else state["link"])
-        if changes is None:  # 410: Graph forgot the link; start over
-            first = True
-            changes = await _changes(provider, calendar_id, start, end, "")
-    except _NoTracking:
-        return _Watch(suspects=list(links))  # no change tracking here: look each up
+        changes, first = await _round(provider, calendar_id, start, end, "" if first else state["link"])
     except ProviderError as error:
-        if stops_connection(error):
+        if error.stops_connection:
             return _Watch(refused=error)
         log.info("sync connection=%s action=verify outcome=retry error=%r: checking events one by one",
                  connection.id, error.message)  # fmt: skip
         return _Watch(suspects=list(links), state={})  # a failed round: look each up, start over next time
-    assert changes is not None
+    if changes is None:
+        return _Watch(suspects=list(links))  # no change tracking here: look each up
     if first:
         state = {"calendar": calendar_id, "window_end": end.isoformat(), "first_at": now.isoformat()}
     state = {**state, "link": changes.next_link}
@@ -150,26 +146,23 @@ async def _watch(provider: Any, connection: CalendarConnection, links: list[Even
     removed = set(changes.removed)
     suspects = [link for link in links if link.remote_event_id in removed]
     if first:  # every event in the window was listed: ours that were not are gone, moved, or out of the window
-        listed = {e.id for e in changes.changed}
-        suspects += [link for link in links if link.remote_event_id not in listed | removed]
+        accounted = {e.id for e in changes.changed} | removed
+        suspects += [link for link in links if link.remote_event_id not in accounted]
     return _Watch(seen, suspects, state)
 
 
-async def _changes(provider: Any, calendar_id: str, start: datetime, end: datetime, link: str) -> Any:
-    """The provider's round; None when Graph forgot the link (410); _NoTracking when the provider has none."""
-    try:
-        changes: ChangeSet | None = await provider.changes(calendar_id, start, end, link)
-    except ProviderError as error:
-        if link and error.status == 410:
-            return None
-        raise
-    if changes is None:
-        raise _NoTracking
-    return changes
-
-
-class _NoTracking(Exception):
-    pass
+async def _round(
+    provider: Any, calendar_id: str, start: datetime, end: datetime, link: str
+) -> tuple[ChangeSet | None, bool]:
+    """(the provider's round, None when it has no change tracking; whether it was a first round). A link
+    Graph forgot (410) starts a first round."""
+    if link:
+        try:
+            return await provider.changes(calendar_id, start, end, link), False
+        except ProviderError as error:
+            if error.status != 410:
+                raise
+    return await provider.changes(calendar_id, start, end, ""), True
 
 
 def _instant(value: Any) -> datetime:
@@ -212,10 +205,6 @@ def _record(
     for i in moved:
         log.info("sync connection=%s shift=%s action=verify outcome=moved remote_id=%s ms=0",
                  connection.id, by_id[i].shift_ref, by_id[i].remote_event_id)  # fmt: skip
-
-
-def stops_connection(error: ProviderError) -> bool:
-    return error.reauthorize or (error.permanent and not error.not_found and error.status in (401, 403))
 
 
 def moved_reason(

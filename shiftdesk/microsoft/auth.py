@@ -7,6 +7,7 @@ built from settings, and `instance_discovery=False` so the configured login host
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import warnings
@@ -328,3 +329,16 @@ def _mark_reauthorization(connection: CalendarConnection, reason: str) -> None:
             )
         )
     raise ReauthorizationRequired(reason)
+
+
+def without_access_tokens(serialized: str) -> str:
+    """An MSAL SerializableTokenCache without its access tokens (the refresh token is kept): handed to MSAL
+    after Graph refused an access token (401), so the next acquisition must use the refresh token."""
+    try:
+        data = json.loads(serialized) if serialized else None
+    except ValueError:
+        return serialized
+    if not isinstance(data, dict):
+        return serialized
+    data["AccessToken"] = {}
+    return json.dumps(data)

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import httpx
 
 from shiftdesk.microsoft.errors import GraphThrottled, GraphUnavailable
-from shiftdesk.microsoft.graph import error_for_response
+from shiftdesk.microsoft.graph import error_for_response, utc_param
 
 MAX_CONCURRENCY_PER_MAILBOX = 4
 PAGE_SIZE = 100
@@ -100,10 +100,6 @@ def parse_event(item: dict, link_property_id: str | None = None) -> BusyEvent | 
         is_private=str(item.get("sensitivity") or "normal") in ("private", "confidential"),
         link_value=link_value,
     )
-
-
-def _utc_param(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def split_window(start: dt.datetime, end: dt.datetime, parts: int) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -279,7 +275,7 @@ class CalendarReads:
     ) -> tuple[list[BusyEvent], bool]:
         """The events overlapping [start, end), following @odata.nextLink (at most `max_pages` pages),
         and whether pages were left unread."""
-        params = {"startDateTime": _utc_param(start), "endDateTime": _utc_param(end), "$select": SELECT}
+        params = {"startDateTime": utc_param(start), "endDateTime": utc_param(end), "$select": SELECT}
         if read.link_property_id:
             params["$expand"] = f"singleValueExtendedProperties($filter=id eq '{read.link_property_id}')"
         # An absolute URL made once: given a relative one and params, httpx would parse it three times.
@@ -324,7 +320,7 @@ class CalendarReads:
 def has_cached_access_token(serialized: str, now: float) -> bool:
     """Whether MSAL will answer from this serialized token cache without asking the identity platform: an
     access token more than 5 minutes from expiring and not past its `refresh_on` (MSAL's own test). Read
-    from the cache's JSON (MSAL's documented cache schema, which without_access_tokens edits too); a wrong
+    from the cache's JSON (MSAL's documented cache schema, which auth.without_access_tokens edits too); a wrong
     answer only decides on which thread MSAL is called, never what it returns."""
     try:
         data = json.loads(serialized) if serialized else None
@@ -342,15 +338,3 @@ def has_cached_access_token(serialized: str, now: float) -> bool:
         if fresh and not aging:
             return True
     return False
-
-
-def without_access_tokens(serialized: str) -> str:
-    """An MSAL SerializableTokenCache without its access tokens (the refresh token is kept)."""
-    try:
-        data = json.loads(serialized) if serialized else None
-    except ValueError:
-        return serialized
-    if not isinstance(data, dict):
-        return serialized
-    data["AccessToken"] = {}
-    return json.dumps(data)

@@ -48,6 +48,11 @@ class GraphCalendar:
     owner_address: str
 
 
+def utc_param(instant: dt.datetime) -> str:
+    """An instant as Graph's query parameters take it (calendarView's startDateTime/endDateTime)."""
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as seconds: an integer, a fraction, or an HTTP date; None when absent or unreadable."""
     if not value:

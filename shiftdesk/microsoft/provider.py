@@ -46,7 +46,7 @@ from shiftdesk.microsoft.errors import (
     MicrosoftError,
     ReauthorizationRequired,
 )
-from shiftdesk.microsoft.graph import error_for_response
+from shiftdesk.microsoft.graph import error_for_response, utc_param
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,6 @@ def graph_instant(value: Any) -> datetime | None:
     except (ValueError, KeyError, ZoneInfoNotFoundError):
         return None
     return wall.replace(tzinfo=tz) if wall.tzinfo is None else wall
-
-
-def _utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def provider_error(error: MicrosoftError) -> ProviderError:
@@ -259,7 +255,7 @@ class GraphCalendarProvider(CalendarProvider):
             url, params = next_link, None
         else:
             url = f"/me/calendars/{quote(calendar_id, safe='')}/calendarView/delta"
-            params = {"startDateTime": _utc(start), "endDateTime": _utc(end)}
+            params = {"startDateTime": utc_param(start), "endDateTime": utc_param(end)}
         changed: list[RemoteEvent] = []
         removed: list[str] = []
         headers = {"Prefer": f"{self.prefer}, odata.maxpagesize=200"}
@@ -298,12 +294,12 @@ class GraphBackend(ProviderBackend):
         return ""
 
     def credentials(self, connection: CalendarConnection, *, force_refresh: bool = False) -> str:
-        from shiftdesk.microsoft.auth import acquire_access_token
+        from shiftdesk.microsoft.auth import acquire_access_token, without_access_tokens
 
         if force_refresh:
             # Graph refused the cached access token (401): hand MSAL the cache without access tokens so
             # it must use the refresh token; the rotated cache is stored by acquire_access_token.
-            connection.credentials = _without_access_tokens(connection.credentials)
+            connection.credentials = without_access_tokens(connection.credentials)
         try:
             return acquire_access_token(connection)
         except IntegrationDisabled as error:
@@ -331,17 +327,6 @@ class GraphBackend(ProviderBackend):
     def new_client(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX * 4)
         return async_graph_client(limits=limits)
-
-
-def _without_access_tokens(serialized: str) -> str:
-    if not serialized:
-        return serialized
-    try:
-        data = json.loads(serialized)
-    except ValueError:
-        return serialized
-    data["AccessToken"] = {}
-    return json.dumps(data)
 
 
 __all__ = ["GraphBackend", "GraphCalendarProvider", "LINK_PROPERTY_ID", "Operation", "GraphError"]

@@ -194,7 +194,8 @@ def test_the_worker_refreshes_tokens_on_threads_of_its_own(connect_staff):
 
     from django.core.management import call_command
 
-    from shiftdesk.microsoft.freebusy import has_cached_access_token, without_access_tokens
+    from shiftdesk.microsoft.auth import without_access_tokens
+    from shiftdesk.microsoft.freebusy import has_cached_access_token
 
     users = connect_staff(5)
     # Three have no usable access token left in their stored cache: MSAL must ask for new ones.

@@ -95,6 +95,11 @@ class ProviderError(Exception):
         self.reauthorize = reauthorize
         self.status = status
 
+    @property
+    def stops_connection(self) -> bool:
+        """Only a person can fix it (a dead grant, a refusal of access): the connection stops."""
+        return self.reauthorize or (self.permanent and not self.not_found and self.status in (401, 403))
+
     def __str__(self) -> str:
         return self.message
 
