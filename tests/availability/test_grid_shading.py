@@ -21,6 +21,15 @@ def week_url(schedule, day: date) -> str:
     return reverse("schedule_week", args=[schedule.pk]) + f"?week={week_start(day).isoformat()}"
 
 
+def one_busy_hour(user, day: date, hour: int, subject: str) -> None:
+    """A fresh free/busy state with subjects shown, and one busy hour from `hour` (site time) on `day`."""
+    FreeBusyState.objects.create(user=user, last_refreshed_at=timezone.now(), show_subjects=True)
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=CHICAGO)
+    BusyInterval.objects.create(
+        user=user, start=start, end=start + timedelta(hours=1), show_as="busy", subject=subject, remote_id="AAMk1"
+    )
+
+
 def test_a_meeting_added_in_outlook_shades_the_grid_after_a_refresh(
     alice_client, alice, bob, schedule, outlook, freebusy_calendar
 ):
@@ -62,16 +71,7 @@ def test_names_and_subjects_are_escaped(alice_client, bob, schedule):
     bob.first_name = "<b>Bob</b>"
     bob.save()
     d = soon(2)
-    FreeBusyState.objects.create(user=bob, last_refreshed_at=timezone.now(), show_subjects=True)
-    start = datetime(d.year, d.month, d.day, 9, tzinfo=CHICAGO)
-    BusyInterval.objects.create(
-        user=bob,
-        start=start,
-        end=start + timedelta(hours=1),
-        show_as="busy",
-        subject="<script>x</script>",
-        remote_id="AAMk1",
-    )
+    one_busy_hour(bob, d, 9, "<script>x</script>")
     html = alice_client.get(week_url(schedule, d)).content.decode()
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert "<b>Bob</b>" not in html
@@ -128,16 +128,7 @@ def test_managers_see_the_auto_assign_button_when_slots_are_open(client, alice, 
 def test_busy_times_are_shown_to_those_who_schedule_not_to_colleagues(client, alice, bob, charlie, schedule):
     schedule.staff.add(charlie)
     d = soon(2)
-    FreeBusyState.objects.create(user=bob, last_refreshed_at=timezone.now(), show_subjects=True)
-    start = datetime(d.year, d.month, d.day, 13, tzinfo=CHICAGO)
-    BusyInterval.objects.create(
-        user=bob,
-        start=start,
-        end=start + timedelta(hours=1),
-        show_as="busy",
-        subject="Therapy",
-        remote_id="A1",
-    )
+    one_busy_hour(bob, d, 13, "Therapy")
     client.force_login(alice)
     assert "1 PM–2 PM Therapy" in client.get(week_url(schedule, d)).content.decode()
     schedule.admins.add(charlie)
