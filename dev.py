@@ -36,21 +36,54 @@ def run(*args: str | os.PathLike, env: dict | None = None, check: bool = True) -
     return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check).returncode
 
 
+# pip warns once per package about every find-links / extra-index location of the machine's own pip
+# configuration that does not exist; those lines say nothing about ShiftDesk, so the installer leaves them out.
+PIP_NOISE = ("is ignored: it is neither a file nor a directory",)
+
+
+def run_pip(*args: str | os.PathLike) -> None:
+    """Run pip quietly: its output is shown (less the noise above) only when it fails, or as warnings."""
+    done = subprocess.run(
+        [str(PY), "-m", "pip", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        # setuptools' editable build warns about folders named like the package (ours are the package)
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    lines = [
+        line for line in (done.stdout + done.stderr).splitlines() if not any(n in line for n in PIP_NOISE)
+    ]
+    if lines:
+        print("\n".join(lines), flush=True)
+    if done.returncode:
+        sys.exit(f"[dev] pip failed (exit {done.returncode}): see above")
+
+
 def install(dev: bool) -> None:
     """Create the venv and install the lock file; skipped when the lock has not changed since last time."""
     if sys.version_info < (3, 11):  # noqa: UP036 -- dev.py runs first, on whatever python3 is there
         sys.exit("ShiftDesk needs Python 3.11 or newer")
     lock = ROOT / ("requirements-dev.lock" if dev else "requirements.lock")
     stamp = VENV / f".installed-{lock.name}"
-    digest = hashlib.sha256(lock.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    inputs = (lock, ROOT / "pyproject.toml", ROOT / "requirements-bootstrap.lock")
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()
     if stamp.exists() and stamp.read_text() == digest and PY.exists():
         return
     if not PY.exists():
         log("creating .venv")
         run(sys.executable, "-m", "venv", VENV)
+    pip = ("install", "--quiet", "--disable-pip-version-check", "--no-input")
+    # First the pinned installer (requirements-bootstrap.lock says why), installed by whatever pip the venv
+    # came with; then the lock, by that installer. Everything is hash-checked and nothing is resolved against
+    # the index (--no-deps: the lock already lists every package), so what was published since changes nothing.
+    bootstrap = ROOT / "requirements-bootstrap.lock"
+    log(f"installing the pinned installer ({bootstrap.name})")
+    run_pip(*pip, "--require-hashes", "--no-deps", "-r", bootstrap)
     log(f"installing {lock.name} (first run takes a few minutes)")
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", lock)
-    run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "-e", ".")
+    run_pip(*pip, "--require-hashes", "--no-deps", "-r", lock)
+    run_pip(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
     stamp.write_text(digest)
 
 
