@@ -1,4 +1,6 @@
 // Small behaviours without inline script (the Content-Security-Policy forbids it).
+document.documentElement.classList.add("js");
+
 document.addEventListener("click", (event) => {
   // <button data-copy="#element-id"> copies that element's text (the Redirect URL box uses it).
   const button = event.target.closest("[data-copy]");
@@ -11,6 +13,26 @@ document.addEventListener("click", (event) => {
     () => { if (source.select) source.select(); },
   );
 });
+
+document.addEventListener("click", (event) => {
+  // The phone navigation: the Menu button shows and hides the links it controls.
+  const toggle = event.target.closest(".nav-toggle");
+  if (!toggle) return;
+  const menu = document.getElementById(toggle.getAttribute("aria-controls"));
+  const open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", String(open));
+  menu.classList.toggle("open", open);
+});
+
+document.addEventListener("keydown", (event) => {
+  // Escape closes the open phone menu and puts focus back on its button.
+  if (event.key !== "Escape") return;
+  const toggle = document.querySelector(".nav-toggle[aria-expanded=true]");
+  if (!toggle || !document.getElementById(toggle.getAttribute("aria-controls")).contains(event.target)) return;
+  toggle.click();
+  toggle.focus();
+});
+
 document.addEventListener("change", (event) => {
   // <select data-toggle-target="#id" data-toggle-value="x">: show #id only while the value is x.
   const select = event.target.closest("[data-toggle-target]");

@@ -1,0 +1,76 @@
+"""Accessibility checks shared by tests/a11y: axe-core's WCAG 2.0/2.1 A and AA rules in Chromium, the phone
+viewport checks (no sideways scrolling, touch target sizes), and the demo world the page sweeps run over."""
+
+from __future__ import annotations
+
+from axe_playwright_python.sync_playwright import Axe
+
+WCAG_AA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+_axe = Axe()
+
+
+def axe_violations(page) -> list[str]:
+    """Every WCAG 2.0/2.1 A/AA violation axe-core finds on the page, one readable line per failing node."""
+    results = _axe.run(
+        page, options={"runOnly": {"type": "tag", "values": WCAG_AA_TAGS}, "resultTypes": ["violations"]}
+    )
+    lines = []
+    for violation in results.response["violations"]:
+        for node in violation["nodes"]:
+            lines.append(
+                f"{violation['id']} ({violation['impact']}): {node['target']} {node.get('failureSummary', '')}".replace(
+                    "\n", " "
+                )
+            )
+    return lines
+
+
+# axe-core 4.x no longer reports duplicate ids or references to ids that do not exist (WCAG 4.1.1 is obsolete
+# in 2.2), yet both break labels and descriptions: a label's `for` finds the first of two ids, and a missing
+# aria-describedby target silently drops the help text. So these are checked here as well.
+ID_PROBLEMS_JS = """() => {
+  const problems = [];
+  const seen = new Map();
+  for (const el of document.querySelectorAll("[id]")) seen.set(el.id, (seen.get(el.id) || 0) + 1);
+  for (const [id, n] of seen) if (n > 1) problems.push(`duplicate id "${id}" (${n} elements)`);
+  for (const attr of ["aria-describedby", "aria-labelledby", "aria-controls", "aria-activedescendant", "for", "list"]) {
+    for (const el of document.querySelectorAll(`[${attr}]`)) {
+      if (attr === "aria-activedescendant" && !el.getAttribute(attr)) continue;
+      for (const id of el.getAttribute(attr).split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) problems.push(`${attr}="${id}" on <${el.tagName.toLowerCase()} name="${el.getAttribute("name") || ""}"> points at no element`);
+      }
+    }
+  }
+  return problems;
+}"""
+
+
+def id_problems(page) -> list[str]:
+    return page.evaluate(ID_PROBLEMS_JS)
+
+
+def assert_accessible(page, where: str = "") -> None:
+    problems = axe_violations(page) + id_problems(page)
+    assert not problems, f"axe found WCAG A/AA violations on {where or page.url}:\n" + "\n".join(problems)
+
+
+def sideways_overflow(page) -> int:
+    """How many CSS pixels the document is wider than the viewport (0: no sideways scrolling)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+SMALL_TARGETS_JS = """(selector) => Array.from(document.querySelectorAll(selector))
+  .filter(el => el.offsetParent !== null || el.getClientRects().length)
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.width > 0 && (r.width < 24 || r.height < 24))
+  .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 40)}" ${Math.round(r.width)}x${Math.round(r.height)}`)
+"""
+
+
+def small_targets(
+    page, selector: str = "a, button, input, select, summary, textarea, [role=option]"
+) -> list[str]:
+    """Interactive elements drawn smaller than 24 x 24 CSS pixels (WCAG 2.2's minimum target size)."""
+    return page.evaluate(SMALL_TARGETS_JS, selector)

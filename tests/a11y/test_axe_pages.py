@@ -1,0 +1,70 @@
+"""axe-core's WCAG 2.0/2.1 A and AA rules over every ShiftDesk page of the access matrix, logged in as each
+role that may see it (anonymous, regular staff, schedule admin, system admin), at desktop and phone width.
+Any violation fails, with the rule and the element named."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.a11y.support import DESKTOP, PHONE, assert_accessible
+
+ANON, REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN = "anon", "regular", "schedule_admin", "system_admin"
+
+# (url name, args from the world, the roles that get the page) — the 200 cells of the access matrices
+# (tests/scheduling/test_access.py, tests/calendarsync/test_ui_access.py, the accounts and integrations pages).
+PAGES = [
+    ("login", [], {ANON}),
+    ("password_reset", [], {ANON}),
+    ("password_reset_done", [], {ANON}),
+    ("password_reset_complete", [], {ANON}),
+    ("dashboard", [], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("schedule_list", [], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("schedule_week", ["schedule"], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("shift_create", ["schedule"], {SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("shift_repeat", ["schedule"], {SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("shift_edit", ["shift"], {SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("shift_delete", ["shift"], {SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("shift_assign", ["shift"], {SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("schedule_create", [], {SYSTEM_ADMIN}),
+    ("schedule_edit", ["schedule"], {SYSTEM_ADMIN}),
+    ("schedule_roster", ["schedule"], {SYSTEM_ADMIN}),
+    ("position_list", [], {SYSTEM_ADMIN}),
+    ("position_edit", ["position"], {SYSTEM_ADMIN}),
+    ("time_off_list", [], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("admin_schedules", [], {SYSTEM_ADMIN}),
+    ("admin_accounts", [], {SYSTEM_ADMIN}),
+    ("admin_account_create", [], {SYSTEM_ADMIN}),
+    ("admin_account_edit", ["staff"], {SYSTEM_ADMIN}),
+    ("admin_integrations", [], {SYSTEM_ADMIN}),
+    ("integration_status", [], {SYSTEM_ADMIN}),
+    ("manage_account", [], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("password_change", [], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("calendar_sync", [], {REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+    ("availability_auto_assign", ["schedule"], {SCHEDULE_ADMIN, SYSTEM_ADMIN}),
+]
+ROLES = [ANON, REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN]
+
+
+def pages_for(role, world):
+    for name, args, roles in PAGES:
+        if role in roles:
+            yield name, reverse(name, args=[getattr(world, a).pk for a in args])
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_passes_axe_wcag_21_aa(demo, demo_login, live_server, role, viewport):
+    user = {ANON: None, REGULAR: demo.staff, SCHEDULE_ADMIN: demo.schedule_admin, SYSTEM_ADMIN: demo.admin}[
+        role
+    ]
+    page = demo_login(user, viewport)
+    failures = []
+    for name, url in pages_for(role, demo):
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, f"{role} GET {url}: {response.status}"
+        try:
+            assert_accessible(page, f"{name} as {role}")
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n\n".join(failures)
