@@ -15,6 +15,7 @@ from typing import Any
 from m365emulator.directory import Directory
 from m365emulator.graph.models import GraphState
 from m365emulator.tokens import TokenBook, forget_revocations
+from m365emulator.variants import Variants
 
 log = logging.getLogger("m365emulator")
 
@@ -32,6 +33,7 @@ class EmulatorState:
         self.directory = Directory()
         self.graph = GraphState()
         self.tokens = TokenBook()
+        self.variants = Variants()  # test switches for undocumented behaviour (variants.py); not saved
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.requests_served = 0  # every request, counted by the request log (the idle collector's clock)
         # Set by the request-log middleware on any write request; the saver thread clears it.
@@ -45,6 +47,7 @@ class EmulatorState:
         with self.lock:
             self.directory.reset()
             self.graph.reset()
+            self.variants.reset()
             self.request_log.clear()
             forget_revocations(self)
             self.dirty = True

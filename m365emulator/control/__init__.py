@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from m365emulator.control import graph, identity
+from m365emulator.control import graph, identity, variants
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 
@@ -17,4 +17,4 @@ async def openapi(request: Request) -> JSONResponse:
     return JSONResponse(json.loads(OPENAPI_FILE.read_text()))
 
 
-routes = [Route("/openapi.json", openapi, methods=["GET"]), *identity.routes, *graph.routes]
+routes = [Route("/openapi.json", openapi, methods=["GET"]), *identity.routes, *graph.routes, *variants.routes]

@@ -72,6 +72,7 @@ class Ctx:
     claims: Any = None
     user: Any = None  # the directory User whose mailbox the path names
     user_prefix: str = "/me"
+    counted: bool = False  # a $batch item already counted by its batch (variant whole_batch_429)
     _json: Any = None
     _parsed: bool = False
 
@@ -237,7 +238,7 @@ async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
             from m365emulator.state import note_request
 
             note_request(ctx.scope, ctx.claims.client_id, mailbox_oid)
-        if not getattr(handler, "unthrottled", False):  # $batch items count one by one, the batch not
+        if not getattr(handler, "unthrottled", False) and not ctx.counted:  # items count one by one
             key = ctx.graph.throttle.acquire(ctx.claims.client_id, mailbox_oid)
         if latency:
             await asyncio.sleep(latency)

@@ -67,6 +67,19 @@ async def post_batch(ctx: Ctx) -> Result:
     the mailbox's 4 concurrent requests get a 429 inside the batch's 200."""
     requests = _validate(ctx.json())
     faults = ctx.graph.faults
+    mode = ctx.state.variants.batch_throttling
+    batch_key = None
+    if mode == "whole_batch_429":
+        # Variant: the batch is throttled as one request that counts each item (all or nothing); when the
+        # mailbox has no room, the whole $batch answers 429 with Retry-After and nothing runs.
+        batch_key = ctx.graph.throttle.acquire_many(ctx.claims.client_id, ctx.claims.oid, len(requests))
+    try:
+        return await _run_all(ctx, requests, faults, mode, counted=batch_key is not None)
+    finally:
+        ctx.graph.throttle.release(batch_key)
+
+
+async def _run_all(ctx: Ctx, requests: list[dict], faults: Any, mode: str, counted: bool) -> Result:
     by_id = {r["id"]: r for r in requests}
     cyclic = _in_cycles(by_id)
     tasks: dict[str, asyncio.Future[Result]] = {}
@@ -78,7 +91,7 @@ async def post_batch(ctx: Ctx) -> Result:
         before = [await tasks[d] for d in deps]
         if any(res.status >= 400 for res in before):
             return _failed_dependency()
-        return await _run(ctx, by_id[rid], faults)
+        return await _run(ctx, by_id[rid], faults, counted)
 
     for rid in by_id:
         tasks[rid] = asyncio.ensure_future(one(rid))
@@ -90,6 +103,10 @@ async def post_batch(ctx: Ctx) -> Result:
         if res.body is not None:
             entry["body"] = res.body
         responses.append(entry)
+    if mode == "outer_424" and any(r["status"] == 429 for r in responses):
+        # Variant: throttling.md's earlier text, "The batch itself fails with a status code of 424 (Failed
+        # Dependency)"; the items' answers (429s with their Retry-After) are still in the body.
+        return Result(424, {"responses": responses})
     return Result(200, {"responses": responses})
 
 
@@ -141,7 +158,7 @@ def _decode(body: str) -> bytes:
         return body.encode()
 
 
-async def _run(parent: Ctx, item: dict, faults: Any) -> Result:
+async def _run(parent: Ctx, item: dict, faults: Any, counted: bool = False) -> Result:
     url = item["url"]
     if not url.startswith("/"):
         url = "/" + url
@@ -162,6 +179,7 @@ async def _run(parent: Ctx, item: dict, faults: Any) -> Result:
         else (body.encode() if isinstance(body, str) else None),
         base=parent.base,
         scope=None,
+        counted=counted,
     )
     latency = 0.0
     if faults.active and faults.applies_to("/v1.0" + parts.path):

@@ -18,6 +18,14 @@ from .eventfields import apply_event_body
 from .throttling import Throttle
 
 ID_PREFIX = "AAMkA"
+OTHER_ENCODING_PREFIX = "AQMkA"  # variants.expand_calendar_id "different_encoding": same folder, other string
+
+
+def other_encoding(calendar_id: str) -> str:
+    """The same calendar folder's id in the other encoding some Graph answers use (variant, point 3)."""
+    if calendar_id.startswith(ID_PREFIX):
+        return OTHER_ENCODING_PREFIX + calendar_id[len(ID_PREFIX) :]
+    return calendar_id
 
 
 def now_utc() -> datetime:
@@ -163,6 +171,10 @@ class Mailbox:
     def calendar(self, calendar_id: str) -> Calendar:
         if calendar_id in self.calendars:
             return self.calendars[calendar_id]
+        if calendar_id.startswith(OTHER_ENCODING_PREFIX):  # the other encoding names the same folder
+            same = ID_PREFIX + calendar_id[len(OTHER_ENCODING_PREFIX) :]
+            if same in self.calendars:
+                return self.calendars[same]
         if not looks_like_id(calendar_id):
             raise exc.id_malformed()
         raise exc.item_not_found()

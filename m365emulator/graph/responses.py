@@ -6,7 +6,7 @@ from typing import Any
 
 from . import exceptions as exc
 from .app import Ctx, Result, require
-from .models import Event, Mailbox, Occurrence
+from .models import Event, Mailbox, Occurrence, other_encoding
 from .odata import Query, order_rows, parse_query
 from .serialize import calendar_json, event_json, select, user_json
 
@@ -133,7 +133,7 @@ def render_rows(
                     p for p in data["singleValueExtendedProperties"] if q.expand_ext(p)
                 ]
         if q.expand_calendar is not None:
-            data["calendar"] = _calendar_of(box, item, q.expand_calendar)
+            data["calendar"] = _calendar_of(ctx, box, item, q.expand_calendar)
         rows.append((data, item))
     if q.orderby:
         order_rows(rows, q.orderby)
@@ -188,7 +188,7 @@ def _entity(ctx: Ctx, box: Mailbox, item: Event | Occurrence, status: int = 200)
     zone = ctx.out_zone(applied)
     data = event_json(box, item, zone, q.expand_ext)
     if q.expand_calendar is not None:
-        data["calendar"] = _calendar_of(box, item, q.expand_calendar)
+        data["calendar"] = _calendar_of(ctx, box, item, q.expand_calendar)
     data = select(data, q.select, q.expanded)
     headers = dict(applied)
     headers["ETag"] = item.master.etag if isinstance(item, Occurrence) else item.etag
@@ -197,10 +197,14 @@ def _entity(ctx: Ctx, box: Mailbox, item: Event | Occurrence, status: int = 200)
     )
 
 
-def _calendar_of(box: Mailbox, item: Event | Occurrence, fields: list[str]) -> dict[str, Any]:
-    """$expand=calendar($select=...): the event's calendar, inline."""
+def _calendar_of(ctx: Ctx, box: Mailbox, item: Event | Occurrence, fields: list[str]) -> dict[str, Any]:
+    """$expand=calendar($select=...): the event's calendar, inline. Nothing documents that its id is the
+    same string as in /me/calendars; the variant expand_calendar_id=different_encoding answers another
+    encoding of the same folder (it resolves in GET /me/calendars/{id})."""
     event = item.master if isinstance(item, Occurrence) else item
     data = calendar_json(box, box.calendars[event.calendar_id])
+    if ctx.state.variants.expand_calendar_id == "different_encoding":
+        data["id"] = other_encoding(data["id"])
     for f in fields:
         if f not in CALENDAR_PROPS:
             raise exc.GraphError(

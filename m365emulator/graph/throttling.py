@@ -74,6 +74,28 @@ class Throttle:
             self._in_flight[key] = self._in_flight.get(key, 0) + 1
         return key
 
+    def acquire_many(self, client_id: str, mailbox: str, count: int) -> tuple[str, str] | None:
+        """A $batch throttled as a whole (variant batch_throttling=whole_batch_429): one concurrency slot,
+        `count` requests of the window, all or nothing. Raises 429 when there is no room for all of them."""
+        limits = self.limits
+        if not limits.enabled:
+            return None
+        key = (client_id, mailbox)
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent.setdefault(key, deque())
+            horizon = now - limits.window_seconds
+            while recent and recent[0] <= horizon:
+                recent.popleft()
+            if len(recent) + count > limits.requests:
+                oldest = recent[0] if recent else now
+                raise exc.throttled("MailboxRequests", max(1, int(oldest - horizon) + 1))
+            if self._in_flight.get(key, 0) >= limits.concurrency:
+                raise exc.throttled("MailboxConcurrency", 1)
+            recent.extend([now] * count)
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        return key
+
     def release(self, key: tuple[str, str] | None) -> None:
         if key is None:
             return

@@ -95,7 +95,12 @@ def calendar_view_delta(ctx: Ctx, calendar_id: str | None = None) -> Result:
     size = ctx.page_size(applied, 10)
     lowered = {k.lower(): v for k, v in ctx.params.items()}
     box = ctx.mailbox()
+    variants = ctx.state.variants
     path = ctx.user_prefix + ("/calendars/" + calendar_id if calendar_id else "") + "/calendarView/delta"
+    if calendar_id and variants.calendar_delta == "refused":
+        # Variant: v1.0's event-delta.md documents delta only on /me/calendarView (the primary calendar);
+        # a Graph that does not bind the function below /calendars/{id} answers OData's routing error.
+        raise exc.segment_not_found("delta")
     with ctx.graph.lock:
         skip = lowered.get("$skiptoken")
         if skip is not None:
@@ -121,7 +126,15 @@ def calendar_view_delta(ctx: Ctx, calendar_id: str | None = None) -> Result:
                 event = item.master if isinstance(item, Occurrence) else item
                 if item.id not in sync.known or event.seq > sync.seq:
                     items.append(event_json(box, item, zone))
-            for gone in sorted(sync.known - current_ids):
+            gone_ids = set(sync.known - current_ids)
+            if variants.delta_removed_outside_window == "reported" and sync.seq >= 0:
+                # event-delta.md, Response: events *outside* the date range that were added or updated since
+                # the previous call come under @removed (reason deleted) too; the client filters them.
+                in_view = current_ids | {i.master.id for i in current if isinstance(i, Occurrence)}
+                gone_ids.update(
+                    e.id for e in box.events_in(sync.calendar_id) if e.seq > sync.seq and e.id not in in_view
+                )
+            for gone in sorted(gone_ids):
                 items.append(
                     {"@odata.type": "#microsoft.graph.event", "id": gone, "@removed": {"reason": "deleted"}}
                 )
