@@ -34,7 +34,7 @@ def shift_url(shift_id: int) -> str:
 
 
 def render_event(snapshot: ShiftSnapshot, *, reminder_minutes: int) -> EventContent:
-    subject = f"{snapshot.position_name} - {snapshot.schedule_name}"
+    subject = snapshot.title()
     parts = []
     if snapshot.note:
         parts.append("<p>" + html.escape(snapshot.note).replace("\n", "<br>") + "</p>")

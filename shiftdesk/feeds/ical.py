@@ -39,7 +39,8 @@ class FeedItem:
 
     @property
     def summary(self) -> str:
-        return f"{self.snapshot.position_name} ({self.snapshot.schedule_name})"
+        s = self.snapshot  # the position alone when the schedule has the same name (seam.shift_title)
+        return s.position_name if s.title() == s.position_name else f"{s.position_name} ({s.schedule_name})"
 
     def content_hash(self) -> str:
         s = self.snapshot

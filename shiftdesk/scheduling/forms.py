@@ -130,7 +130,8 @@ class RepeatShiftForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    """Who to put on a shift. The grid's inline form sends an email address picked from the roster list."""
+    """Who to put on a shift: the grid's box takes a roster member's name or email address (its combobox
+    suggests both), the assign page a choice from the roster list (an email address)."""
 
     staff = forms.CharField(label="Staff member", max_length=320)
     override_conflicts = forms.BooleanField(label="Assign anyway", required=False)
@@ -140,13 +141,23 @@ class AssignForm(forms.Form):
         self.schedule = schedule
 
     def clean_staff(self) -> User:
-        value = self.cleaned_data["staff"].strip()
+        value = " ".join(self.cleaned_data["staff"].split())
         staff = self.schedule.staff.filter(is_active=True)
-        user = (
-            staff.filter(pk=int(value)).first()
-            if value.isdigit()
-            else staff.filter(email__iexact=value).first()
-        )
+        if value.isdigit():
+            user = staff.filter(pk=int(value)).first()
+        elif "@" in value:
+            user = staff.filter(email__iexact=value).first()
+        else:
+            # A name: "First Last" as the roster shows it, case and spacing aside. Two people of the same
+            # name cannot be told apart by it, so then the email address is asked for.
+            wanted = value.casefold()
+            people = staff.only("first_name", "last_name", "email")
+            named = [u for u in people if " ".join(u.get_full_name().split()).casefold() == wanted]
+            if len(named) > 1:
+                raise ValidationError(
+                    f"{len(named)} people on the roster are called {value}; type the email address."
+                )
+            user = named[0] if named else None
         if user is None:
             raise ValidationError(f"Choose someone on the {self.schedule} roster.")
         return user

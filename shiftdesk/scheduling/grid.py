@@ -179,24 +179,102 @@ class _Urls:
 
 
 def render_roster_datalist(grid: WeekGrid) -> SafeString:
-    """The roster as a <datalist>, shared by every shift's assign box (one list, not one <select> per shift)."""
-    options = "".join(f'<option value="{escape(p.email)}">{p.html_name}</option>' for p in grid.roster)
+    """The roster once for every shift's assign box: a <datalist> (browsers without our script suggest from
+    it natively) that shiftdesk.js also reads to drive the accessible name-or-email combobox."""
+    options = "".join(
+        f'<option value="{escape(p.email)}" label="{p.html_name}">{p.html_name}</option>' for p in grid.roster
+    )
     return mark_safe(f'<datalist id="roster-{grid.schedule.pk}">{options}</datalist>')  # noqa: S308 - escaped
+
+
+@dataclass
+class CellNote:
+    """What the shift's cell says after an in-place assign/unassign (htmx): a status line, an error for the
+    assign box, conflicts to confirm, or an Undo for the person just taken off. Values are plain text."""
+
+    status: str = ""
+    error: str = ""
+    conflicts: list[str] = field(default_factory=list)
+    staff: str = ""  # what the assign box keeps (after an error or a conflict)
+    undo: Person | None = None
+    focus_person: int | None = None  # the unassign button to focus after an assign filled the shift
+
+
+def _shift_html(
+    item: GridShift,
+    *,
+    can_manage: bool,
+    csrf: str,
+    urls: _Urls,
+    roster_id: str,
+    title: str,
+    note: CellNote | None = None,
+) -> str:
+    """One shift of the grid. For managers it is one small form posting to shift_assign (htmx swaps the
+    whole .shift in place; without script it is an ordinary post): the name-or-email box with "Assign", and
+    one "×" per assigned person (name="unassign"), so one CSRF field serves the whole shift. Ids are per
+    shift (a<id> the box, e<id> its error) so htmx puts focus back on the same box after the swap."""
+    sid = item.id
+    is_open = item.open_slots > 0
+    out = ['<div class="shift open"' if is_open else '<div class="shift"', f' id="s{sid}">']
+    append = out.append
+    if can_manage:
+        action = urls(urls.assign, sid)
+        append(f'<form method="post" action="{action}" hx-post="{action}">{csrf}')
+        append(f'<a class="edit" href="{urls(urls.edit, sid)}" aria-label="Edit {escape(title)}">Edit</a>')
+    if can_manage and (is_open or (note and note.conflicts)):
+        # Before the "×" buttons in the DOM so Enter in the box assigns (the implicit submit is the form's
+        # first button); CSS shows it after the names.
+        invalid = note is not None and bool(note.error)
+        described = f' aria-invalid="true" aria-describedby="e{sid}"' if invalid else ""
+        value = f' value="{escape(note.staff)}"' if note and note.staff else ""
+        append(
+            f'<div class="assign"><input id="a{sid}" name="staff" list="{roster_id}" autocomplete="off" '
+            f'class="staff-combo" aria-label="Name or email to assign to {escape(title)}"{described}{value}>'
+            '<button class="btn-small">Assign</button></div>'
+        )
+    if note and note.error:
+        append(f'<p class="cell-error" id="e{sid}">{escape(note.error)}</p>')
+    if note and note.conflicts:
+        items = "".join(f"<li>{escape(c)}</li>" for c in note.conflicts)
+        append(
+            f'<div class="cell-warning" role="alert"><p>Warning: assigning {escape(note.staff)} would create '
+            f"{'a conflict' if len(note.conflicts) == 1 else 'conflicts'}:</p><ul>{items}</ul>"
+            '<button class="btn-small" name="override_conflicts" value="on" autofocus>Assign anyway</button></div>'
+        )
+    if item.note:
+        append(f'<div class="note">{escape(item.note)}</div>')
+    append('<ul class="people">')
+    for person in item.assignees:
+        if can_manage:
+            focus = " autofocus" if note and note.focus_person == person.id else ""
+            append(
+                f'<li>{person.html_name}<button class="link unassign" name="unassign" value="{person.id}" '
+                f'aria-label="Unassign {person.html_name}"{focus}>&times;</button></li>'
+            )
+        else:
+            append(f"<li>{person.html_name}</li>")
+    append('<li class="slot-open">Open</li>' * item.open_slots)
+    append("</ul>")
+    if note and note.undo:
+        append(
+            f'<p class="cell-undo">Unassigned {note.undo.html_name}. <button class="btn-small" name="undo" '
+            f'value="{note.undo.id}" autofocus aria-label="Undo: assign {note.undo.html_name} again">Undo</button></p>'
+        )
+    if can_manage:
+        append("</form>")
+    append("</div>")
+    return "".join(out)
 
 
 def render_grid_body(grid: WeekGrid, *, can_manage: bool, csrf_token: str) -> SafeString:
     """The <tbody> of the week grid. Every interpolated value is escaped (names, notes, locations).
 
-    For managers each shift is one small form posting to shift_assign: the roster box with "Assign", and
-    one "×" button per assigned person (name="unassign"), so one CSRF field serves the whole shift. The
-    markup is kept short on purpose: at 1,000 shifts every byte per shift is a kilobyte of page.
+    The markup is kept short on purpose: at 1,000 shifts every byte per shift is a kilobyte of page.
     """
     urls = _Urls()
     csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-    assign_box = (
-        f'<div class="assign"><input name="staff" list="roster-{grid.schedule.pk}" aria-label="Staff to assign">'
-        '<button class="btn-small">Assign</button></div>'
-    )
+    roster_id = f"roster-{grid.schedule.pk}"
     out: list[str] = ["<tbody>"]
     append = out.append
     for row in grid.rows:
@@ -206,40 +284,49 @@ def render_grid_body(grid: WeekGrid, *, can_manage: bool, csrf_token: str) -> Sa
         if row.location:
             append(f'<br><span class="muted">{escape(row.location)}</span>')
         append("</th>")
-        for cell in row.cells:
+        for day, cell in zip(grid.days, row.cells, strict=True):
             if not cell:
                 append("<td></td>")
                 continue
             append('<td class="has-shift">')
+            title = f"{row.position} {day:%a} {row.label}"
             for item in cell:
-                is_open = item.open_slots > 0
-                append('<div class="shift open">' if is_open else '<div class="shift">')
-                if can_manage:
-                    append(
-                        f'<form method="post" action="{urls(urls.assign, item.id)}">{csrf}'
-                        f'<a class="edit" href="{urls(urls.edit, item.id)}">Edit</a>'
+                append(
+                    _shift_html(
+                        item, can_manage=can_manage, csrf=csrf, urls=urls, roster_id=roster_id, title=title
                     )
-                if can_manage and is_open:
-                    # Before the "×" buttons in the DOM so Enter in the box assigns (the implicit submit is
-                    # the form's first button); CSS shows it after the names.
-                    append(assign_box)
-                if item.note:
-                    append(f'<div class="note">{escape(item.note)}</div>')
-                append('<ul class="people">')
-                for person in item.assignees:
-                    if can_manage:
-                        append(
-                            f'<li>{person.html_name}<button class="link unassign" name="unassign" value="{person.id}" '
-                            f'aria-label="Unassign {person.html_name}">&times;</button></li>'
-                        )
-                    else:
-                        append(f"<li>{person.html_name}</li>")
-                append('<li class="slot-open">Open</li>' * item.open_slots)
-                append("</ul>")
-                if can_manage:
-                    append("</form>")
-                append("</div>")
+                )
             append("</td>")
         append("</tr>")
     append("</tbody>")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+def render_shift_cell(
+    shift: Shift, site: Site, *, csrf_token: str, note: CellNote | None = None
+) -> SafeString:
+    """One shift as the grid shows it to a manager, for the in-place (htmx) answer to assign/unassign."""
+    tz = site.tzinfo
+    people = sorted(
+        (
+            _person(first, last, email, pk)
+            for first, last, email, pk in User.objects.filter(assignments__shift=shift)
+            .order_by()
+            .values_list("first_name", "last_name", "email", "id")
+        ),
+        key=lambda p: p.name,
+    )
+    item = GridShift(shift.pk, shift.note, shift.staff_needed, people)
+    start, end = shift.start.astimezone(tz), shift.end.astimezone(tz)
+    title = f"{shift.position} {start:%a} {_clock(start.time())} – {_clock(end.time())}"
+    csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    html_out = _shift_html(
+        item,
+        can_manage=True,
+        csrf=csrf,
+        urls=_Urls(),
+        roster_id=f"roster-{shift.schedule_id}",
+        title=title,
+        note=note,
+    )
+    return mark_safe(html_out)  # noqa: S308 - escaped in _shift_html

@@ -42,6 +42,18 @@ class ShiftSnapshot:
     time_zone: str
     schedule_active: bool
 
+    def title(self, separator: str = " - ") -> str:
+        """The shift's name for people: "Position - Schedule", or just the position when the schedule has the
+        same name (a "Reference Desk" position on the "Reference Desk" schedule is not said twice)."""
+        return shift_title(self.position_name, self.schedule_name, separator)
+
+
+def shift_title(position: str, schedule: str, separator: str = " - ") -> str:
+    """One rule for every title (events, feeds, pages, sync log): no "Reference Desk - Reference Desk"."""
+    if position.strip().casefold() == schedule.strip().casefold():
+        return position
+    return f"{position}{separator}{schedule}"
+
 
 @dataclass(frozen=True)
 class CalendarChange:

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
+# The scheduling personas' world (bob on the Reference roster, a Reference Desk shift tomorrow, the seam
+# recorder) for the non-browser tests of the grid's in-place answers.
+from tests.scheduling.conftest import future_start, position, recorder, schedule, shift, site  # noqa: F401
+
 
 @dataclass
 class DemoWorld:
@@ -34,22 +38,22 @@ def demo(transactional_db, settings):
     admin = User.objects.get(email=ADMIN_EMAIL)
     staff = User.objects.get(email=DEMO_STAFF[0].email)
     schedule_admin = User.objects.get(email=DEMO_STAFF[1].email)
-    schedule = Schedule.objects.get(name="Reference Desk")
-    schedule.admins.add(schedule_admin)
-    shift = staff.assignments.select_related("shift").order_by("shift__start").last().shift
+    reference = Schedule.objects.get(name="Reference Desk")
+    reference.admins.add(schedule_admin)
+    last = staff.assignments.select_related("shift").order_by("shift__start").last().shift
     connection = make_connection(staff, account_email=staff.email)
-    log(connection, "Created the event", shift_ref=shift.pk)
+    log(connection, "Created the event", shift_ref=last.pk)
     log(
         connection,
         "Outlook said the calendar is full",
         action=SyncLogEntry.Action.UPDATE,
         outcome=SyncLogEntry.Outcome.FAILED,
-        shift_ref=shift.pk,
+        shift_ref=last.pk,
     )
     time_off = TimeOff.objects.filter(user=staff).first() or TimeOff.objects.create(
-        user=staff, start=shift.start, end=shift.end, reason="Dentist"
+        user=staff, start=last.start, end=last.end, reason="Dentist"
     )
-    return DemoWorld(admin, staff, schedule_admin, schedule, shift, Position.objects.first(), time_off)
+    return DemoWorld(admin, staff, schedule_admin, reference, last, Position.objects.first(), time_off)
 
 
 @pytest.fixture

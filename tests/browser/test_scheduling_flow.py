@@ -51,7 +51,7 @@ def test_admin_assigns_a_shift_and_staff_see_it_on_the_dashboard(
     page.click("button:has-text('Log out')")
     page.wait_for_url(live_server.url + "/login/")
     login(bob)
-    upcoming = page.locator("table.upcoming-shifts")
+    upcoming = page.locator("ol.upcoming-shifts")
     text = upcoming.inner_text()
     assert "Reference Desk" in text and "Reference" in text and "2nd floor" in text
     assert "10:00 AM – 2:00 PM" in text

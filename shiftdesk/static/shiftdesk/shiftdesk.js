@@ -40,3 +40,133 @@ document.addEventListener("change", (event) => {
   const target = document.querySelector(select.dataset.toggleTarget);
   if (target) target.hidden = select.value !== select.dataset.toggleValue;
 });
+
+document.addEventListener("click", (event) => {
+  // The week grid's day buttons on phones: show that day's column (CSS keys off the table's data-day).
+  const button = event.target.closest("[data-show-day]");
+  if (!button) return;
+  const table = document.getElementById(button.getAttribute("aria-controls"));
+  table.dataset.day = button.dataset.showDay;
+  for (const other of button.parentElement.querySelectorAll("[data-show-day]")) {
+    other.setAttribute("aria-pressed", String(other === button));
+  }
+});
+
+// The grid's assign box: a WAI-ARIA combobox (list autocomplete) over the schedule's roster, matching a
+// name or an email address as typed. The roster comes from the page's <datalist>; the native datalist popup
+// is switched off once the box is enhanced, so the keyboard behaves the same in every browser.
+const combo = {
+  listbox() {
+    let list = document.getElementById("staff-options");
+    if (!list) {
+      list = document.createElement("ul");
+      list.id = "staff-options";
+      list.className = "combo-list";
+      list.setAttribute("role", "listbox");
+      list.setAttribute("aria-label", "Staff on the roster");
+      list.hidden = true;
+      document.body.append(list);
+      list.addEventListener("mousedown", (event) => {
+        const option = event.target.closest("[role=option]");
+        if (!option) return;
+        event.preventDefault(); // keep focus in the box
+        combo.choose(combo.input, option);
+      });
+    }
+    return list;
+  },
+  enhance(input) {
+    if (input.getAttribute("role") === "combobox") return;
+    input.dataset.roster = input.getAttribute("list");
+    input.removeAttribute("list");
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", "staff-options");
+  },
+  people(input) {
+    const source = document.getElementById(input.dataset.roster);
+    if (!source) return [];
+    return Array.from(source.options, (o) => ({ email: o.value, name: o.label || o.textContent }));
+  },
+  open(input) {
+    const wanted = input.value.trim().toLowerCase();
+    const people = combo.people(input);
+    const matches = people.filter((p) => !wanted || p.name.toLowerCase().includes(wanted) || p.email.toLowerCase().includes(wanted)).slice(0, 8);
+    const list = combo.listbox();
+    combo.input = input;
+    list.replaceChildren(...matches.map((p, i) => {
+      const li = document.createElement("li");
+      li.id = `staff-option-${i}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const sameName = people.filter((q) => q.name.toLowerCase() === p.name.toLowerCase()).length > 1;
+      li.dataset.value = sameName ? p.email : p.name;
+      li.append(p.name);
+      const email = document.createElement("span");
+      email.className = "muted";
+      email.textContent = p.email;
+      li.append(email);
+      return li;
+    }));
+    if (!matches.length) return combo.close(input);
+    input.closest(".assign, .combo-anchor").append(list);
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    input.removeAttribute("aria-activedescendant");
+  },
+  close(input) {
+    const list = document.getElementById("staff-options");
+    if (list) list.hidden = true;
+    if (input) {
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+  },
+  move(input, step) {
+    const list = combo.listbox();
+    if (list.hidden) combo.open(input);
+    const options = Array.from(list.querySelectorAll("[role=option]"));
+    if (!options.length) return;
+    const current = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+    const next = current < 0 ? (step > 0 ? 0 : options.length - 1) : (current + step + options.length) % options.length;
+    options.forEach((o, i) => o.setAttribute("aria-selected", String(i === next)));
+    input.setAttribute("aria-activedescendant", options[next].id);
+    options[next].scrollIntoView({ block: "nearest" });
+  },
+  choose(input, option) {
+    input.value = option.dataset.value;
+    combo.close(input);
+    input.focus();
+  },
+};
+
+document.addEventListener("focusin", (event) => {
+  const input = event.target.closest(".staff-combo");
+  if (input) combo.enhance(input);
+});
+document.addEventListener("input", (event) => {
+  const input = event.target.closest(".staff-combo");
+  if (input) combo.open(input);
+});
+document.addEventListener("focusout", (event) => {
+  const input = event.target.closest(".staff-combo");
+  if (input) combo.close(input);
+});
+document.addEventListener("keydown", (event) => {
+  const input = event.target.closest(".staff-combo");
+  if (!input) return;
+  const list = document.getElementById("staff-options");
+  const isOpen = list && !list.hidden && combo.input === input;
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    combo.move(input, event.key === "ArrowDown" ? 1 : -1);
+  } else if (event.key === "Enter" && isOpen && input.getAttribute("aria-activedescendant")) {
+    // Enter takes the highlighted suggestion; the next Enter assigns.
+    event.preventDefault();
+    combo.choose(input, document.getElementById(input.getAttribute("aria-activedescendant")));
+  } else if (event.key === "Escape") {
+    if (isOpen) combo.close(input);
+    else input.value = "";
+  }
+});
