@@ -297,7 +297,30 @@ async def notifications(request: Request) -> Response:
     return JSONResponse({"value": list(getattr(graph, "notification_log", []))})
 
 
+@_guard
+async def list_subscriptions(request: Request) -> Response:
+    """Every change-notification subscription, raw (tests find a subscription's id and state here)."""
+    from m365emulator.graph.subscriptions import dump_subscriptions
+
+    graph = _state(request).graph
+    with graph.lock:
+        return JSONResponse({"value": dump_subscriptions(graph)})
+
+
+@_guard
+async def lifecycle(request: Request) -> Response:
+    """POST {"lifecycleEvent": "reauthorizationRequired" | "subscriptionRemoved" | "missed"}: Graph sends that
+    lifecycle notification to the subscription's lifecycleNotificationUrl (and acts: pauses, removes)."""
+    from m365emulator.graph.subscriptions import send_lifecycle
+
+    body = await _body(request)
+    event = body.get("lifecycleEvent") if isinstance(body, dict) else None
+    return JSONResponse(send_lifecycle(_state(request).graph, request.path_params["sub_id"], str(event)))
+
+
 routes = [
+    Route("/graph/subscriptions", list_subscriptions, methods=["GET"]),
+    Route("/graph/subscriptions/{sub_id}/lifecycle", lifecycle, methods=["POST"]),
     Route("/graph/mailboxes", list_mailboxes, methods=["GET"]),
     Route("/graph/mailboxes/{user}", get_mailbox, methods=["GET"]),
     Route("/graph/mailboxes/{user}/calendars", create_calendar, methods=["POST"]),

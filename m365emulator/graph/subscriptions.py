@@ -44,6 +44,9 @@ class Subscription:
     tenant_id: str
     calendar_id: str | None = None
     lifecycle_notification_url: str | None = None
+    # Set by a reauthorizationRequired lifecycle event: change notifications pause until the app renews
+    # (PATCH) or reauthorizes (POST /subscriptions/{id}/reauthorize), as change-notifications-lifecycle-events.md says.
+    needs_reauthorization: bool = False
 
 
 def _state(graph: Any) -> tuple[collections.deque, set]:
@@ -134,8 +137,18 @@ async def create_subscription(ctx: Ctx) -> Result:
         url.startswith("https://") or (allow_http and url.startswith("http://"))
     ):
         raise exc.GraphError(400, "ValidationError", "The notificationUrl must be an https URL.")
+    lifecycle_url = body.get("lifecycleNotificationUrl")
+    if lifecycle_url is not None and not (
+        isinstance(lifecycle_url, str)
+        and (lifecycle_url.startswith("https://") or (allow_http and lifecycle_url.startswith("http://")))
+    ):
+        raise exc.GraphError(400, "ValidationError", "The lifecycleNotificationUrl must be an https URL.")
     resource = body.get("resource")
     m = RESOURCE.match(resource) if isinstance(resource, str) else None
+    if m is not None and m.group("cal") and ctx.state.variants.calendar_subscriptions == "refused":
+        # Variant: change-notifications-overview.md lists only /users/{id}/events and /me/events for Outlook
+        # events; a Graph that does not take the calendar path answers as for any unsupported resource.
+        m = None
     if m is None:
         raise exc.GraphError(
             400,
@@ -156,6 +169,10 @@ async def create_subscription(ctx: Ctx) -> Result:
         with ctx.graph.lock:
             calendar_id = box.calendar(m.group("cal")).id
     await _handshake(ctx.graph, url)
+    if lifecycle_url:
+        # "When using the webhooks delivery channel, you must validate both lifecycleNotificationUrl and
+        # notificationUrl endpoints" (change-notifications-lifecycle-events.md): a second handshake.
+        await _handshake(ctx.graph, lifecycle_url)
     sub = Subscription(
         id=str(uuid.uuid4()),
         resource=resource,
@@ -168,7 +185,7 @@ async def create_subscription(ctx: Ctx) -> Result:
         mailbox_oid=box.oid,
         tenant_id=ctx.claims.tid,
         calendar_id=calendar_id,
-        lifecycle_notification_url=body.get("lifecycleNotificationUrl"),
+        lifecycle_notification_url=lifecycle_url,
     )
     install(ctx.graph)
     with ctx.graph.lock:
@@ -210,7 +227,15 @@ def renew_subscription(ctx: Ctx, sub_id: str) -> Result:
         if key not in ("expirationDateTime", "notificationUrl", "@odata.type"):
             raise exc.unknown_property(key, "microsoft.graph.subscription")
     sub.expiration = _expiration(ctx, body.get("expirationDateTime"), "Update")
+    sub.needs_reauthorization = False  # renewing also reauthorizes (change-notifications-lifecycle-events.md)
     return Result(200, {"@odata.context": ctx.context("subscriptions/$entity"), **_json(ctx, sub)})
+
+
+def reauthorize_subscription(ctx: Ctx, sub_id: str) -> Result:
+    """POST /subscriptions/{id}/reauthorize (api-reference/v1.0/api/subscription-reauthorize.md): 204, and
+    change notifications flow again; the expiration stays."""
+    _own(ctx, sub_id).needs_reauthorization = False
+    return Result(204)
 
 
 def delete_subscription(ctx: Ctx, sub_id: str) -> Result:
@@ -236,7 +261,7 @@ def _on_change(graph: Any, box: Any, event: Any, kind: str) -> None:
             continue
         if sub.calendar_id and sub.calendar_id != event.calendar_id:
             continue
-        if tz.parse_query_instant(sub.expiration) <= now:
+        if tz.parse_query_instant(sub.expiration) <= now or sub.needs_reauthorization:
             continue
         path = f"Users/{box.oid}/Events/{event.id}"
         batch.setdefault(sub.notification_url, []).append(
@@ -260,6 +285,42 @@ def _on_change(graph: Any, box: Any, event: Any, kind: str) -> None:
         return
     for url, values in batch.items():
         loop.call_soon_threadsafe(_start, graph, url, {"value": values})
+
+
+LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+
+
+def send_lifecycle(graph: Any, sub_id: str, event: str) -> dict:
+    """Send a lifecycle notification (change-notifications-lifecycle-events.md, "Structure of a lifecycle
+    notification") to the subscription's lifecycleNotificationUrl, with what Graph does alongside:
+    reauthorizationRequired pauses change notifications until a renew or /reauthorize; subscriptionRemoved
+    deletes the subscription; missed only tells. Returns the payload (not sent without a lifecycle URL)."""
+    if event not in LIFECYCLE_EVENTS:
+        raise exc.bad_request(f"lifecycleEvent must be one of {list(LIFECYCLE_EVENTS)}.")
+    with graph.lock:
+        sub = graph.subscriptions.get(sub_id)
+        if sub is None:
+            raise exc.GraphError(404, "ResourceNotFound", f"Subscription '{sub_id}' doesn't exist.")
+        payload = {
+            "value": [
+                {
+                    "subscriptionId": sub.id,
+                    "subscriptionExpirationDateTime": sub.expiration,
+                    "tenantId": sub.tenant_id,
+                    "clientState": sub.client_state,
+                    "lifecycleEvent": event,
+                }
+            ]
+        }
+        if event == "reauthorizationRequired":
+            sub.needs_reauthorization = True
+        elif event == "subscriptionRemoved":
+            graph.subscriptions.pop(sub.id, None)
+        url = sub.lifecycle_notification_url
+    loop = getattr(graph, "notify_loop", None)
+    if url and loop is not None and not loop.is_closed():
+        loop.call_soon_threadsafe(_start, graph, url, payload)
+    return {"sent": bool(url), "url": url, "payload": payload}
 
 
 def _start(graph: Any, url: str, payload: dict) -> None:

@@ -48,6 +48,7 @@ TOP_ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", r"/subscriptions", subscriptions.create_subscription),
     ("GET", r"/subscriptions/" + ID, subscriptions.get_subscription),
     ("PATCH", r"/subscriptions/" + ID, subscriptions.renew_subscription),
+    ("POST", r"/subscriptions/" + ID + r"/reauthorize", subscriptions.reauthorize_subscription),
     ("DELETE", r"/subscriptions/" + ID, subscriptions.delete_subscription),
 ]
 
