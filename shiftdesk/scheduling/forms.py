@@ -133,7 +133,11 @@ class AssignForm(forms.Form):
     """Who to put on a shift: the grid's box takes a roster member's name or email address (its combobox
     suggests both), the assign page a choice from the roster list (an email address)."""
 
-    staff = forms.CharField(label="Staff member", max_length=320)
+    staff = forms.CharField(
+        label="Staff member",
+        max_length=320,
+        error_messages={"required": "Type the name or email address of someone on the roster."},
+    )
     override_conflicts = forms.BooleanField(label="Assign anyway", required=False)
 
     def __init__(self, *args, schedule: Schedule, **kwargs):

@@ -1,13 +1,14 @@
 """axe-core's WCAG 2.0/2.1 A and AA rules over every ShiftDesk page of the access matrix, logged in as each
 role that may see it (anonymous, regular staff, schedule admin, system admin), at desktop and phone width.
-Any violation fails, with the rule and the element named."""
+Any violation fails, with the rule and the element named. At phone width (375 x 812) every page must also
+fit: the document is never wider than the viewport (no sideways scrolling)."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from tests.a11y.support import DESKTOP, PHONE, assert_accessible
+from tests.a11y.support import DESKTOP, PHONE, assert_accessible, sideways_overflow
 
 ANON, REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN = "anon", "regular", "schedule_admin", "system_admin"
 
@@ -67,4 +68,6 @@ def test_every_page_passes_axe_wcag_21_aa(demo, demo_login, live_server, role, v
             assert_accessible(page, f"{name} as {role}")
         except AssertionError as e:
             failures.append(str(e))
+        if viewport == PHONE and (overflow := sideways_overflow(page)) > 0:
+            failures.append(f"{name} as {role} scrolls sideways at 375 px: {overflow} px too wide")
     assert not failures, "\n\n".join(failures)

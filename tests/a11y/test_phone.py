@@ -1,0 +1,87 @@
+"""Phones (Chromium at 375 x 812): the navigation folds behind a real Menu button, the dashboard is a list of
+upcoming shifts, and the week grid shows a day at a time with touch targets of at least 24 x 24 px."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.a11y.support import PHONE, sideways_overflow, small_targets
+
+
+def test_the_navigation_folds_behind_a_menu_button(demo, demo_login, live_server):
+    page = demo_login(demo.admin, PHONE)
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    assert menu.evaluate("el => el.tagName") == "BUTTON"
+    controls = menu.get_attribute("aria-controls")
+    email = page.get_by_role("link", name=demo.admin.email)
+    expect(email).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.locator(f"#{controls}")).to_be_visible()
+    for name in ("Dashboard", "Schedules", "Time Off", demo.admin.email):
+        link = page.get_by_role("link", name=name, exact=True)
+        expect(link).to_be_visible()
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], name
+        assert box["height"] >= 24, f"{name} is {box['height']} px tall"
+    page.get_by_role("button", name="Log out").scroll_into_view_if_needed()
+    expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+    # The bar stays orange under its links: its background covers the whole width.
+    bar = page.locator(".navbar").bounding_box()
+    assert bar["width"] == PHONE["width"]
+    # Escape closes it and puts focus back on the button.
+    email.focus()
+    page.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_focused()
+    # The FAQ's entry point: the email link opens Manage Account.
+    menu.click()
+    email.click()
+    expect(page.get_by_role("heading", name="Manage Account")).to_be_visible()
+    assert sideways_overflow(page) == 0
+
+
+def test_the_navigation_has_no_menu_button_on_a_desktop(demo, demo_login):
+    page = demo_login(demo.admin)
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("link", name=demo.admin.email)).to_be_visible()
+
+
+def test_the_dashboard_reads_as_a_list_of_upcoming_shifts(demo, demo_login):
+    page = demo_login(demo.staff, PHONE)
+    shifts = page.get_by_role("list").filter(has=page.locator("time")).first
+    items = shifts.get_by_role("listitem")
+    assert items.count() >= 1
+    first = items.first
+    expect(first.locator("time")).to_be_visible()
+    assert first.bounding_box()["width"] <= PHONE["width"]
+    assert page.locator("main table").count() == 0 or not page.locator("table.upcoming-shifts").count()
+    assert sideways_overflow(page) == 0
+
+
+def test_the_week_grid_shows_a_day_at_a_time_with_big_enough_targets(demo, demo_login, live_server):
+    from django.urls import reverse
+
+    page = demo_login(demo.admin, PHONE)
+    page.goto(live_server.url + reverse("schedule_week", args=[demo.schedule.pk]))
+    days = page.get_by_role("group", name="Day to show").get_by_role("button")
+    assert days.count() == 7
+    pressed = page.locator("[data-show-day][aria-pressed=true]")
+    expect(pressed).to_have_count(1)
+    assert sideways_overflow(page) == 0
+    visible_columns = page.locator(".week-grid thead th:visible")
+    expect(visible_columns).to_have_count(2)  # the shift column and one day
+    # Walk every day: one column each, nothing sideways, every target in the grid at least 24 x 24.
+    for i in range(7):
+        days.nth(i).click()
+        expect(days.nth(i)).to_have_attribute("aria-pressed", "true")
+        expect(visible_columns).to_have_count(2)
+        assert page.locator(".week-grid thead th:visible").nth(1).inner_text() == days.nth(i).inner_text()
+        assert sideways_overflow(page) == 0, f"day {i}"
+        problems = small_targets(
+            page, ".week-grid a, .week-grid button, .week-grid input, .day-picker button"
+        )
+        assert not problems, f"day {i}: targets under 24 x 24 px: {problems}"
+    assert page.locator(".week-grid .shift:visible").count() > 0
