@@ -169,6 +169,22 @@ MICROSOFT_GRAPH_URL = os.environ.get("MICROSOFT_GRAPH_URL", "https://graph.micro
 MICROSOFT_CA_BUNDLE = os.environ.get("MICROSOFT_CA_BUNDLE", "")
 HTTP_TIMEOUT_SECONDS = float(os.environ.get("SHIFTDESK_HTTP_TIMEOUT", "30"))
 
+# --- Password Authentication (Exchange EWS) ----------------------------------------------------------------------
+# Which Exchange servers users may connect to (shiftdesk/exchange/network.py), comma-separated, added to the
+# list in Admin > Integrations > Password Authentication: host names (mail.example.org, *.example.org) restrict
+# the names users may type (none: any name); addresses and networks (10.0.0.5, 10.20.0.0/16) are the only
+# loopback/private/link-local/multicast/reserved addresses ShiftDesk will connect to (none: public addresses
+# only). The demo allows 127.0.0.1, where the emulator's EWS runs.
+EXCHANGE_ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("EXCHANGE_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
+# Seconds to wait for an Exchange server to accept a connection (and finish TLS): short, so an address that
+# never answers does not hold a web worker for HTTP_TIMEOUT_SECONDS.
+EXCHANGE_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("SHIFTDESK_EXCHANGE_CONNECT_TIMEOUT", "5"))
+# Connection tests (Save in the Password Authentication box) one user may run per window.
+EXCHANGE_CHECKS_PER_WINDOW = envint("SHIFTDESK_EXCHANGE_CHECKS_PER_WINDOW", "10")
+EXCHANGE_CHECK_WINDOW_SECONDS = envint("SHIFTDESK_EXCHANGE_CHECK_WINDOW_SECONDS", "600")
+
 # --- Calendar sync worker ------------------------------------------------------------------------------------
 SYNC_MAX_CONCURRENCY_PER_MAILBOX = envint("SHIFTDESK_SYNC_MAX_CONCURRENCY_PER_MAILBOX", "4")
 SYNC_WORKER_POLL_SECONDS = float(os.environ.get("SHIFTDESK_SYNC_POLL_SECONDS", "1.0"))

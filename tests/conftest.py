@@ -11,6 +11,9 @@ import os
 import pytest
 
 os.environ.setdefault("SHIFTDESK_FAST_PASSWORD_HASHER", "true")  # for subprocesses the tests start
+# DEBUG is off unless set (production's default); the manage.py subprocesses tests start run the demo's way,
+# with the demo's keys, which the production system check refuses with DEBUG off (tests/ops test that).
+os.environ.setdefault("DEBUG", "true")
 # Playwright's sync API runs an event loop in the test thread; Django then refuses DB access as async-unsafe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -49,6 +52,15 @@ def fast_password_hasher(request):
     if request.config.pluginmanager.hasplugin("django"):
         settings = request.getfixturevalue("settings")
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def exchange_may_reach_the_emulator(request):
+    """The emulator's EWS listens on 127.0.0.1, a loopback address Password Authentication refuses unless the
+    allow-list names it (shiftdesk/exchange/network.py); the tests allow it as the demo does (dev.py).
+    tests/exchange/test_ssrf.py shows that without this entry the emulator cannot be reached."""
+    if request.config.pluginmanager.hasplugin("django"):
+        request.getfixturevalue("settings").EXCHANGE_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
-"""Writes of the exchange app, one function each: connect a mailbox with a password, flip the site switch."""
+"""Writes of the exchange app, one function each: connect a mailbox with a password, save the site's settings
+(the switch and the allow-list of servers), count a user's connection tests."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,7 +13,7 @@ from shiftdesk.accounts.models import User
 from shiftdesk.calendarsync import actions as sync_actions
 from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.exchange.client import ServerSettings
-from shiftdesk.exchange.models import ExchangeSettings
+from shiftdesk.exchange.models import ConnectionCheck, ExchangeSettings
 
 PROVIDER = CalendarConnection.Provider.EXCHANGE
 
@@ -46,9 +50,14 @@ def do_connect_exchange(
 
 
 @transaction.atomic
-def do_set_exchange_enabled(enabled: bool, *, by: User | None) -> ExchangeSettings:
+def do_set_exchange_enabled(
+    enabled: bool, *, by: User | None, allowed_hosts: str | None = None
+) -> ExchangeSettings:
+    """The Admin > Integrations box's Save: the switch, and the allow-list when given (None keeps it)."""
     stored = ExchangeSettings.load()
     stored.enabled = enabled
+    if allowed_hosts is not None:
+        stored.allowed_hosts = allowed_hosts
     stored.updated_at = timezone.now()
     stored.updated_by = by
     stored.save()
@@ -56,3 +65,17 @@ def do_set_exchange_enabled(enabled: bool, *, by: User | None) -> ExchangeSettin
         # Resume: whatever piled up while sync was off is due now.
         CalendarConnection.objects.filter(provider=PROVIDER).update(sync_due_at=timezone.now())
     return stored
+
+
+@transaction.atomic
+def do_count_connection_check(user: User) -> bool:
+    """Count one connection test by `user`; False when they have used up EXCHANGE_CHECKS_PER_WINDOW in the last
+    EXCHANGE_CHECK_WINDOW_SECONDS (then nothing is counted and no test may run). Each test makes the server
+    connect where the user says, so it is rate-limited like a login: in the database, for every web process."""
+    now = timezone.now()
+    window_start = now - timedelta(seconds=settings.EXCHANGE_CHECK_WINDOW_SECONDS)
+    ConnectionCheck.objects.filter(user=user, at__lt=window_start).delete()
+    if ConnectionCheck.objects.filter(user=user).count() >= settings.EXCHANGE_CHECKS_PER_WINDOW:
+        return False
+    ConnectionCheck.objects.create(user=user, at=now)
+    return True

@@ -94,6 +94,8 @@ def admin_box(request: HttpRequest) -> dict:
     connected = CalendarConnection.objects.filter(provider=PROVIDER).count()
     return {
         "exchange": stored,
-        "form": ExchangeSettingsForm(initial={"enabled": "1" if stored.enabled else "0"}),
+        "form": ExchangeSettingsForm(
+            initial={"enabled": "1" if stored.enabled else "0", "allowed_hosts": stored.allowed_hosts}
+        ),
         "connected_users": connected,
     }

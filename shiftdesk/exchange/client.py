@@ -1,10 +1,10 @@
 """Reaching an Exchange server through EWS with exchangelib: where the server is, how TLS is trusted, the
 "test the connection first" check behind Save, and the failures put into words.
 
-Not Django-specific except for reading two settings: EXCHANGE_CA_BUNDLE (else MICROSOFT_CA_BUNDLE, else the
-system trust store) and HTTP_TIMEOUT_SECONDS. TLS verification is never turned off: exchangelib builds its
-HTTP adapters from BaseProtocol.HTTP_ADAPTER_CLS, which we point at an adapter that verifies against that
-bundle. Only https server addresses are accepted: the password travels in every request (Basic) or proves
+Reads the settings EXCHANGE_CA_BUNDLE (else MICROSOFT_CA_BUNDLE, else the system trust store),
+HTTP_TIMEOUT_SECONDS and, through network.py, the allow-list of servers. TLS verification is never turned off:
+exchangelib builds its HTTP adapters from BaseProtocol.HTTP_ADAPTER_CLS, which we point at network.py's
+adapter (it verifies against that bundle, and connects only to a checked address). Only https server addresses are accepted: the password travels in every request (Basic) or proves
 itself to the server (NTLM), and neither should cross the network in clear.
 """
 
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-import requests.adapters
 from django.conf import settings
 from exchangelib import BASIC, DELEGATE, NTLM, Account, Build, Configuration, Credentials, FailFast, Version
 from exchangelib.errors import (
@@ -37,6 +36,8 @@ from exchangelib.folders import DEEP, SingleFolderQuerySet
 from exchangelib.protocol import BaseProtocol
 from exchangelib.transport import get_auth_method_from_response
 
+from shiftdesk.exchange.network import NotAllowedByName, PinnedAddressAdapter, current_policy
+
 log = logging.getLogger(__name__)
 EWS_PATH = "/EWS/Exchange.asmx"
 
@@ -45,20 +46,10 @@ def ca_bundle() -> str | bool:
     return getattr(settings, "EXCHANGE_CA_BUNDLE", "") or settings.MICROSOFT_CA_BUNDLE or True
 
 
-class TrustedCAAdapter(requests.adapters.HTTPAdapter):
-    """Verifies the server against ca_bundle() whatever `verify` requests passes (never False)."""
-
-    def cert_verify(self, conn, url, verify, cert):
-        super().cert_verify(conn=conn, url=url, verify=ca_bundle(), cert=cert)
-
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        return super().get_connection_with_tls_context(
-            request=request, verify=ca_bundle(), proxies=proxies, cert=cert
-        )
-
-
 def install_adapter() -> None:
-    BaseProtocol.HTTP_ADAPTER_CLS = TrustedCAAdapter
+    """exchangelib builds its HTTP adapters from BaseProtocol.HTTP_ADAPTER_CLS: every EWS request of ours goes
+    through PinnedAddressAdapter (allow-list, checked address, our CA bundle, short connect timeout)."""
+    BaseProtocol.HTTP_ADAPTER_CLS = PinnedAddressAdapter
     BaseProtocol.TIMEOUT = int(settings.HTTP_TIMEOUT_SECONDS)
 
 
@@ -76,24 +67,62 @@ class ExchangeError(Exception):
         return self.message
 
 
+# One answer for every server that cannot be used before sign-in: nothing listening, an address that is not
+# allowed, no answer in time, a TLS failure, something other than EWS. Telling them apart would let any staff
+# user map the network from ShiftDesk's position (issue 11: closed vs open vs silent ports, HTTP statuses).
+UNREACHABLE = (
+    "The Exchange server could not be reached at this address (host unreachable): nothing answered, the "
+    "address is not allowed on this ShiftDesk site, or a TLS problem stopped the connection. Check the Server "
+    "Address, or ask your ShiftDesk administrator."
+)
+
+
+def unreachable() -> ExchangeError:
+    return ExchangeError(UNREACHABLE, "unreachable")
+
+
 def service_endpoint(server: str) -> str:
-    """The EWS URL from what the user typed: "mail.example.org", "https://mail.example.org" or the full URL."""
+    """The EWS URL from what the user typed: "mail.example.org", "https://mail.example.org" or the full URL.
+    Any text gives either a URL or ExchangeError (never another exception: this is user input)."""
     text = server.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ExchangeError("Enter the server address, e.g. mail.example.org.", "other")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    invalid = ExchangeError("Enter the server address, e.g. mail.example.org.", "other")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError for "host:abc", "host:-1", "host:99999"
+        host = parts.hostname
+    except ValueError:
+        raise invalid from None
     if parts.scheme.lower() != "https":
         raise ExchangeError("The server address must use https:// (the password must not travel in clear).",
                             "other")  # fmt: skip
-    if not parts.hostname:
-        raise ExchangeError("Enter the server address, e.g. mail.example.org.", "other")
-    allowed = [h.lower() for h in getattr(settings, "EXCHANGE_ALLOWED_HOSTS", [])]
-    if allowed and parts.hostname.lower() not in allowed:
-        # Operators may pin the servers users can point ShiftDesk at (no probing of internal hosts).
-        raise ExchangeError(f"This ShiftDesk site does not connect to {parts.hostname}. Allowed servers: "
-                            f"{', '.join(allowed)}.", "other")  # fmt: skip
+    if not host or port == 0 or any(c in host for c in " \t\r\n\x00%/@"):
+        raise invalid
+    if not host.isascii():
+        # What requests would send on the wire; a label IDNA refuses is refused here, in words.
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise invalid from None
+    if ":" not in host and any(not label or len(label) > 63 for label in host.split(".")):
+        raise invalid
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{port}" if port is not None else ""
     path = parts.path if parts.path not in ("", "/") else EWS_PATH
-    return urlunsplit(("https", parts.netloc, path, "", ""))
+    return urlunsplit(("https", netloc, path, "", ""))
+
+
+def refuse_unlisted_server(endpoint: str) -> None:
+    """The allow-list by name, before anything leaves ShiftDesk. Saying so is safe: no lookup was made."""
+    policy = current_policy()
+    host = urlsplit(endpoint).hostname or ""
+    if not policy.name_allowed(host):
+        named = ", ".join(policy.names)
+        raise ExchangeError(f"This ShiftDesk site does not connect to {host}. Allowed servers: {named}.",
+                            "not_allowed")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,41 +162,33 @@ def account_for(server: ServerSettings, password: str) -> Account:
 
 
 def preflight(endpoint: str) -> str:
-    """One unauthenticated POST: is there an EWS here, can TLS be trusted, which auth does it offer?"""
+    """One unauthenticated POST: is there an EWS here, can TLS be trusted, which auth does it offer?
+    Every way of not finding an EWS gives the one UNREACHABLE answer (see above); only a 403, which Exchange
+    answers when EWS is turned off, is said in its own words."""
     install_adapter()
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
-    session.mount("https://", TrustedCAAdapter())
+    session.mount("https://", PinnedAddressAdapter())
+    session.mount("http://", PinnedAddressAdapter())  # refuses: https only
     try:
         response = session.post(endpoint, data=b"", headers={"Content-Type": "text/xml; charset=utf-8"},
                                 timeout=settings.HTTP_TIMEOUT_SECONDS, allow_redirects=False)  # fmt: skip
-    except requests.exceptions.SSLError:
-        raise ExchangeError(
-            "The server's TLS certificate could not be verified (a TLS problem): it is not signed by a "
-            "trusted authority, has expired, or is for another host name.",
-            "tls",
-        ) from None
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-        host = urlsplit(endpoint).netloc
-        raise ExchangeError(
-            f"The server {host} could not be reached (host unreachable).", "unreachable"
-        ) from None
+    except NotAllowedByName:
+        raise unreachable() from None
+    except requests.exceptions.RequestException as exc:
+        log.info("EWS preflight failed: %s", type(exc).__name__)
+        raise unreachable() from None
     finally:
         session.close()
     if response.status_code == 403:
         raise ExchangeError("Exchange Web Services (EWS) is disabled on this server.", "ews_disabled")
-    if response.status_code in (301, 302, 303, 307, 308):
-        raise ExchangeError(f"The server redirects {endpoint} elsewhere: enter the server's EWS address.",
-                            "not_ews")  # fmt: skip
-    if response.status_code not in (200, 401, 500):  # 500: some Exchange servers answer an empty POST so
-        raise ExchangeError(f"There is no Exchange Web Services endpoint at {endpoint} "
-                            f"(HTTP {response.status_code}).", "not_ews")  # fmt: skip
+    # 500: some Exchange servers answer an empty POST so; anything else here is not an EWS.
+    if response.status_code not in (200, 401, 500):
+        raise unreachable()
     try:
         auth = get_auth_method_from_response(response)
     except UnauthorizedError:
-        raise ExchangeError(
-            "The server offers neither NTLM nor Basic authentication for EWS.", "not_ews"
-        ) from None
+        raise unreachable() from None
     return NTLM if auth == NTLM else BASIC
 
 
@@ -176,13 +197,19 @@ def check_connection(server: str, username: str, password: str, email: str) -> t
     store (with the negotiated auth type and server version, so sync makes no probe requests) and the
     calendars. Raises ExchangeError in words."""
     endpoint = service_endpoint(server)
+    refuse_unlisted_server(endpoint)
     auth_type = preflight(endpoint)
     settings_ = ServerSettings(endpoint, username.strip(), email.strip(), auth_type, "")
-    with translate_errors(settings_):
-        account = account_for(settings_, password)
-        calendars = list_calendar_folders(account)
-        build = account.version.build
-        version = f"{build.major_version}.{build.minor_version}.{build.major_build}.{build.minor_build}"
+    try:
+        with translate_errors(settings_):
+            account = account_for(settings_, password)
+            calendars = list_calendar_folders(account)
+            build = account.version.build
+            version = f"{build.major_version}.{build.minor_version}.{build.major_build}.{build.minor_build}"
+    except ExchangeError as exc:
+        if exc.kind in ("unreachable", "tls", "not_ews"):
+            raise unreachable() from None  # the same answer as the preflight's (see UNREACHABLE)
+        raise
     return ServerSettings(endpoint, settings_.username, settings_.email, auth_type, version), calendars
 
 

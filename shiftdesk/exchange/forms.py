@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from shiftdesk.exchange.network import entry_error, parse_entries
+
 
 class PasswordAuthenticationForm(forms.Form):
     server = forms.CharField(
@@ -31,3 +33,20 @@ class ExchangeSettingsForm(forms.Form):
         choices=[("1", "Enabled"), ("0", "Disabled")],
         coerce=lambda v: v == "1",
     )
+    allowed_hosts = forms.CharField(
+        label="Allowed Exchange servers",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: a server name (mail.example.org), every server of a domain (*.example.org), or "
+        "an address or network (10.0.0.5, 10.20.0.0/16). Names limit which servers users may enter (none: any). "
+        "Loopback, private and link-local addresses are reached only when an address or network here contains "
+        "them.",
+    )
+
+    def clean_allowed_hosts(self) -> str:
+        entries = parse_entries(self.cleaned_data["allowed_hosts"])
+        problems = [entry_error(entry) for entry in entries if entry_error(entry)]
+        if problems:
+            raise forms.ValidationError(" ".join(problems))
+        return "\n".join(entries)

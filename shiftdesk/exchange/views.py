@@ -49,6 +49,12 @@ def save_password_authentication(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _rerender(request, form, "")
     data = form.cleaned_data
+    if not actions.do_count_connection_check(request.user):
+        log.info("EWS connection check for user %s refused: too many in the window", request.user.pk)
+        response = _rerender(request, form, "Nothing was saved. Too many connection tests in a short time: "
+                                            "please wait a few minutes and try again.")  # fmt: skip
+        response.status_code = 429
+        return response
     try:
         server, calendars = check_connection(
             data["server"], data["username"], data["password"], data["email"]
@@ -113,12 +119,16 @@ def remove(request: HttpRequest) -> HttpResponse:
 @system_admin_required
 @require_POST
 def save_settings(request: HttpRequest) -> HttpResponse:
-    """Admin > Integrations > Password Authentication: turn password sync on or off for everyone."""
+    """Admin > Integrations > Password Authentication: turn password sync on or off for everyone, and say which
+    Exchange servers users may connect to."""
     form = ExchangeSettingsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose Enabled or Disabled.")
+        said = ["Choose Enabled or Disabled."] if "enabled" in form.errors else []
+        messages.error(request, " ".join(said + form.errors.get("allowed_hosts", [])))
         return redirect("admin_integrations")
-    actions.do_set_exchange_enabled(form.cleaned_data["enabled"], by=request.user)
+    actions.do_set_exchange_enabled(
+        form.cleaned_data["enabled"], by=request.user, allowed_hosts=form.cleaned_data["allowed_hosts"]
+    )
     messages.success(
         request,
         "Password Authentication is enabled." if form.cleaned_data["enabled"] else
