@@ -26,9 +26,16 @@ refreshes.
 Graph facts (api-reference subscription-post-subscriptions / -update / -delete, outlook-change-notifications
 -overview): notificationUrl must be https and answer the validationToken handshake; Outlook subscriptions last
 at most 4,230 minutes by some pages and 10,080 by others (LIFETIME stays under both). The documented event
-resources are mailbox-wide (`me/events`); `me/calendars/{id}/events` is the folder-scoped form Graph documents
-for messages and contacts (`mailFolders/{id}/messages`), and what the emulator accepts. Should Graph refuse it,
-that connection falls back to the interval and the admin sees why.
+resources are mailbox-wide (`me/events`, change-notifications-overview.md); `me/calendars/{id}/events` is the
+folder-scoped form Graph documents for messages (`mailFolders/{id}/messages`) but not for events. ShiftDesk
+tries the calendar path first (fewer notifications) and, when Graph refuses it with a 400 that is not about
+the URL, subscribes to `me/events` at once; a change in another calendar then only makes the user's refresh
+due, and the refresh reads the chosen calendar (emulator variant calendar_subscriptions covers both answers).
+
+Lifecycle notifications (change-notifications-lifecycle-events.md; the lifecycleNotificationUrl is the webhook
+too, so Graph validates it the same way): reauthorizationRequired → the next sweep renews (PATCH), which also
+reauthorizes; subscriptionRemoved → the next sweep creates a new one, and the user's busy times are read again;
+missed → the busy times are read again.
 """
 
 from __future__ import annotations
@@ -72,6 +79,21 @@ MAX_ITEMS_PER_POST = 1000  # Graph batches notifications; more in one POST is no
 CHANGE_TYPES = "created,updated,deleted"
 MICROSOFT = CalendarConnection.Provider.MICROSOFT
 NEEDS_REAUTHORIZATION = CalendarConnection.Status.NEEDS_REAUTHORIZATION
+
+
+MAILBOX_RESOURCE = "me/events"  # documented (change-notifications-overview.md): every event of the mailbox
+
+
+def calendar_resource(calendar_id: str) -> str:
+    """The one-calendar resource, tried first: notifications only for that calendar. Not documented for
+    events; when Graph refuses it (`refuses_calendar_path`), MAILBOX_RESOURCE is used instead."""
+    return f"me/calendars/{calendar_id}/events"
+
+
+def refuses_calendar_path(error: GraphBadRequest) -> bool:
+    """Graph's answer to a resource it does not support: 400 with a code other than ValidationError (which is
+    about our notification URL and would fail the same way for me/events)."""
+    return error.code != "ValidationError" and "notificationurl" not in str(error).lower()
 
 
 def notification_url() -> str:
@@ -385,12 +407,21 @@ def _create(
         "changeType": CHANGE_TYPES,
         "notificationUrl": url,
         "lifecycleNotificationUrl": url,
-        "resource": f"me/calendars/{connection.freebusy_calendar_id}/events",
+        "resource": calendar_resource(connection.freebusy_calendar_id),
         "expirationDateTime": _graph_instant(now + LIFETIME),
         "clientState": client_state,
     }
     try:
-        created = _request(connection, http, "POST", "/subscriptions", json=body).json()
+        try:
+            created = _request(connection, http, "POST", "/subscriptions", json=body).json()
+        except GraphBadRequest as error:
+            if not refuses_calendar_path(error):
+                raise
+            # Graph does not take the one-calendar path (only me/events is documented): subscribe to the
+            # documented mailbox-wide resource. A change in another calendar then makes the user due too;
+            # the refresh reads only the Calendar to Check Free/Busy Status, so the busy times stay right.
+            body["resource"] = MAILBOX_RESOURCE
+            created = _request(connection, http, "POST", "/subscriptions", json=body).json()
     except MicrosoftError as error:
         return _failed(row, error, now, url)
     subscription_id = str(created.get("id") or "")
