@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from shiftdesk.accounts.models import User
+from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, RetiringConnection
 
 log = logging.getLogger("shiftdesk.calendarsync")
@@ -102,17 +103,7 @@ def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> li
     upcoming = list(
         EventLink.objects.filter(connection=old).filter(Q(shift_end__isnull=True) | Q(shift_end__gt=now))
     )
-    inherited = [
-        EventLink(
-            shift_id=link.shift_id, shift_ref=link.shift_ref, link_key=link.link_key, tracked=link.tracked,
-            dirty=True, create_attempted=link.tracked and not link.deleted_in_outlook,
-            generation=link.generation + 1, shift_end=link.shift_end,
-            deleted_in_outlook=link.deleted_in_outlook, deleted_in_outlook_at=link.deleted_in_outlook_at,
-            moved_in_outlook=link.moved_in_outlook, moved_in_outlook_reason=link.moved_in_outlook_reason,
-            moved_in_outlook_at=link.moved_in_outlook_at, created_at=now,
-        )
-        for link in upcoming
-    ]  # fmt: skip
+    inherited = [linkstate.inherited(link, now=now) for link in upcoming]
     pending = RetiringConnection.objects.filter(user_id=old.user_id)
     if new_account_email:
         pending.filter(account_email__iexact=new_account_email).delete()
@@ -153,7 +144,7 @@ def do_choose_calendars(
     if sync_calendar_id != connection.sync_calendar_id:
         # Level-triggered: every link whose event is in another calendar is now dirty; the engine deletes
         # it there and creates it in the new one. (Past events stay where they are.)
-        EventLink.objects.filter(connection=connection).update(dirty=True, mark_seq=F("mark_seq") + 1)
+        linkstate.marked_for_sync(EventLink.objects.filter(connection=connection))
         connection.sync_due_at = timezone.now()
     connection.sync_calendar_id = sync_calendar_id
     connection.sync_calendar_name = sync_calendar_name
@@ -211,7 +202,7 @@ def do_retry_connection(connection: CalendarConnection) -> None:
     if connection.status == CalendarConnection.Status.ERROR:
         updates.update(status=CalendarConnection.Status.CONNECTED, last_error="")
     CalendarConnection.objects.filter(pk=connection.pk).update(**updates)
-    EventLink.objects.filter(connection=connection, dirty=True).update(next_attempt_at=None, attempts=0)
+    linkstate.retried(EventLink.objects.filter(connection=connection))
     connection.refresh_from_db()
 
 
@@ -233,31 +224,10 @@ def do_restore_deleted_events(connection: CalendarConnection, *, link_ids: list[
 
     A deleted event is created again; a moved one keeps its id and is rewritten to what it should be (its
     content hash cleared): back into the sync calendar (delete there, create here) or back to its time."""
-    moved = EventLink.objects.filter(connection=connection, moved_in_outlook=True, deleted_in_outlook=False)
-    links = EventLink.objects.filter(connection=connection, deleted_in_outlook=True)
+    links = EventLink.objects.filter(connection=connection)
     if link_ids is not None:
         links = links.filter(id__in=link_ids)
-        moved = moved.filter(id__in=link_ids)
-    count = moved.update(
-        moved_in_outlook=False, moved_in_outlook_reason="", moved_in_outlook_at=None, content_hash="",
-        dirty=True, mark_seq=F("mark_seq") + 1, next_attempt_at=None, attempts=0,
-    )  # fmt: skip
-    count += links.update(
-        moved_in_outlook=False,
-        moved_in_outlook_reason="",
-        moved_in_outlook_at=None,
-        deleted_in_outlook=False,
-        deleted_in_outlook_at=None,
-        remote_event_id="",
-        change_key="",
-        content_hash="",
-        create_attempted=False,
-        generation=F("generation") + 1,
-        dirty=True,
-        mark_seq=F("mark_seq") + 1,
-        next_attempt_at=None,
-        attempts=0,
-    )
+    count = linkstate.restored(links)
     if count:
         CalendarConnection.objects.filter(pk=connection.pk).update(sync_due_at=timezone.now())
     return count

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,9 +27,10 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from shiftdesk.calendarsync.desired import Desired, Want, desired_for_links, pending_deletes_and_events
+from shiftdesk.calendarsync.linkstate import Plan, creates_attempted
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
 from shiftdesk.calendarsync.providers import get_backend
-from shiftdesk.calendarsync.providers.base import Operation, ProviderError
+from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 from shiftdesk.calendarsync.recording import StepRecord, record_step
 from shiftdesk.calendarsync.retiring import retire_previous_connections
 
@@ -110,53 +110,61 @@ def transaction_id_for(link: EventLink, generation: int | None = None) -> str:
     )
 
 
-def backoff_seconds(attempts: int) -> float:
-    """Exponential backoff with jitter ("equal jitter"): spreads retries of many links and workers."""
-    ceiling = min(
-        settings.SYNC_BACKOFF_MAX_SECONDS, settings.SYNC_BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1)
-    )
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
 @dataclass
 class LinkPlan:
     link: EventLink
     desired: Desired
-    action: str  # create | probe | update | delete | move | clean
+    action: Plan
     first: Operation | None = None
     second: Operation | None = None
-    outcome: dict[str, Any] = field(default_factory=dict)
+    # The row as the step planned from it: recording is compare-and-set onto it (recording.write_links).
+    planned_state_seq: int = 0
+    planned_event_id: str = ""
+    planned_generation: int = 0
 
 
 def _plan(connection: CalendarConnection, link: EventLink, desired: Desired) -> LinkPlan:
     calendar_id = connection.sync_calendar_id
-    plan = LinkPlan(link, desired, "clean")
+    plan = LinkPlan(link, desired, Plan.CLEAN, planned_state_seq=link.state_seq,
+                    planned_event_id=link.remote_event_id, planned_generation=link.generation)  # fmt: skip
     if link.deleted_in_outlook or link.moved_in_outlook or desired.want is Want.LEAVE:
         return plan  # never fight the user; history stays as it is
     if desired.want is Want.ABSENT:
         if link.remote_event_id:
-            plan.action = "delete"
+            plan.action = Plan.DELETE
             plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
         elif link.create_attempted:
-            plan.action = "probe_delete"  # a create may have landed before a crash: find it, then delete
-            plan.first = Operation("find", link.id, link_key=link.link_key, calendar_id=calendar_id)
+            plan.action = Plan.PROBE_DELETE  # a create may have landed unrecorded: find it, then delete
+            plan.first = _find_op(connection, link)
         return plan
     if not link.remote_event_id:
         if link.create_attempted:
-            plan.action = "probe"
-            plan.first = Operation("find", link.id, link_key=link.link_key, calendar_id=calendar_id)
+            plan.action = Plan.PROBE
+            plan.first = _find_op(connection, link)
         else:
-            plan.action = "create"
+            plan.action = Plan.CREATE
             plan.first = _create_op(link, calendar_id, desired)
     elif link.remote_calendar_id and link.remote_calendar_id != calendar_id:
-        plan.action = "move"
+        plan.action = Plan.MOVE
         plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
     elif link.content_hash != desired.hash:
-        plan.action = "update"
+        plan.action = Plan.UPDATE
         plan.first = Operation(
             "update", link.id, link_key=link.link_key, event_id=link.remote_event_id, content=desired.content
         )
     return plan
+
+
+def _find_op(connection: CalendarConnection, link: EventLink) -> Operation:
+    """Look for the link's event wherever we may have put it: the chosen calendar, then every calendar the
+    link or the connection recorded (the provider then searches the rest of the mailbox)."""
+    recorded = (
+        connection.sync_calendar_id,
+        link.remote_calendar_id,
+        (connection.delta_state or {}).get("calendar", ""),
+    )
+    calendar_ids = tuple(dict.fromkeys(c for c in recorded if c))
+    return Operation("find", link.id, link_key=link.link_key, calendar_ids=calendar_ids)
 
 
 def _create_op(
@@ -176,21 +184,20 @@ def _second_op(connection: CalendarConnection, plan: LinkPlan) -> Operation | No
     """What follows a first call that succeeded: a create after a move's delete, an update or create after
     a probe, a delete of a found orphan."""
     op, link, desired = plan.first, plan.link, plan.desired
-    if op is None or (op.error is not None and not op.error.not_found) or not op.extra.get("ran"):
-        return None
-    if plan.action == "move":
+    if op is None or op.fate is not Fate.ANSWERED or (op.error is not None and not op.error.not_found):
+        return None  # not sent, fate unknown, or failed: decided again next step
+    if plan.action is Plan.MOVE:
         # The old event is forgotten when recorded (generation + 1): the new create's transactionId too.
         return _create_op(link, connection.sync_calendar_id, desired, link.generation + 1)
-    if plan.action == "probe":
+    if plan.action is Plan.PROBE:
         if op.result is None:
             return _create_op(link, connection.sync_calendar_id, desired)
         if op.result.calendar_id != connection.sync_calendar_id:
-            plan.action = "probe_move"  # adopted, but in a calendar no longer chosen
+            plan.action = Plan.PROBE_MOVE  # ours, but in a calendar no longer chosen: moved by us
             return Operation("delete", link.id, event_id=op.result.id)
-        return Operation(
-            "update", link.id, link_key=link.link_key, event_id=op.result.id, content=desired.content
-        )
-    if plan.action == "probe_delete" and op.result is not None:
+        return Operation("update", link.id, link_key=link.link_key, event_id=op.result.id,
+                         calendar_id=op.result.calendar_id, content=desired.content)  # fmt: skip
+    if plan.action is Plan.PROBE_DELETE and op.result is not None:
         return Operation("delete", link.id, event_id=op.result.id)
     return None
 
@@ -283,7 +290,7 @@ def _step(connection_id: int, worker_id: str, client: Any) -> bool:
     desired = desired_for_links(connection, links, now)
     plans = [_plan(connection, link, desired[link.id]) for link in links]
     record = StepRecord(connection=connection, plans=plans, now=now, worker_id=worker_id)
-    if any(p.action in ("delete", "probe_delete") for p in plans) and _brake(connection, now):
+    if any(p.action in (Plan.DELETE, Plan.PROBE_DELETE) for p in plans) and _brake(connection, now):
         return True
     work = [p for p in plans if p.first is not None]
     prepared = time.monotonic()
@@ -337,7 +344,7 @@ def _send(
     if not hold_lease(connection.id, record.worker_id):
         record.lease_lost = True
         return
-    _mark_attempted([p.link for p in work if p.first is not None and p.first.kind == "create"])
+    creates_attempted(p.link for p in work if p.first is not None and p.first.kind == "create")
     try:
         token = backend.credentials(connection)
     except ProviderError as error:
@@ -350,17 +357,6 @@ def _send(
             record.lease_lost = True
             return
         _send_requests(connection, backend, client, work, record, token, deadline, requests)
-
-
-def _mark_attempted(creating: list[EventLink]) -> None:
-    """Mark creates as attempted *before* sending (committed): after a crash the next step probes first.
-    The in-memory links say so too: recording writes them back whole, and a create whose answer was lost
-    (dropped connection, 5xx) must stay "attempted", or an unassignment before the retry would leave the
-    event that did land behind as an orphan (tests/calendarsync/test_chaos.py caught exactly that)."""
-    if creating:
-        EventLink.objects.filter(id__in=[link.id for link in creating]).update(create_attempted=True)
-        for link in creating:
-            link.create_attempted = True
 
 
 def _send_requests(
@@ -392,16 +388,16 @@ def _send_requests(
             plan.second = _second_op(connection, plan)
             if plan.second is not None:
                 seconds.append(plan.second)
-        _mark_attempted([plan.link for plan in work if plan.second is not None and plan.second.kind == "create"])
+        creates_attempted(
+            plan.link for plan in work if plan.second is not None and plan.second.kind == "create"
+        )
         stopped = any(
             op.error is not None and (op.error.retry_after or op.error.permanent and not op.error.not_found)
             for op in firsts
         )
         if seconds and not stopped:
             loop.run_until_complete(_run(provider, seconds, deadline))
-        else:
-            for op in seconds:
-                op.extra["not_run"] = True
+        # else: left Fate.NOT_SENT, decided again next step
     finally:
         if provider is not None:
             loop.run_until_complete(provider.aclose())
@@ -470,6 +466,6 @@ def delete_captured_events(captured: CapturedEvents) -> int:
         loop.run_until_complete(_run(provider, ops, time.monotonic() + settings.SYNC_LEASE_SECONDS))
     finally:
         loop.run_until_complete(provider.aclose())
-    done = sum(1 for op in ops if op.extra.get("ran") and (op.error is None or op.error.not_found))
+    done = sum(1 for op in ops if op.fate is Fate.ANSWERED and (op.error is None or op.error.not_found))
     log.info("disconnect user=%s deleted_future_events=%s of=%s", captured.user_id, done, len(ops))
     return done

@@ -9,9 +9,9 @@ export, or an earlier connection of the same user) is updated, never duplicated.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
+from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob
 from shiftdesk.scheduling.models import Assignment
 
@@ -73,23 +73,9 @@ def run_export(job_id: int, *, worker_id: str) -> bool:
     )  # fmt: skip
     old = [sid for sid in targets if sid in existing]
     if old:
-        links = EventLink.objects.filter(connection=connection, shift_ref__in=old)
-        # Deleted in Outlook: exporting again is the user's choice to have them back.
-        links.filter(deleted_in_outlook=True).update(
-            deleted_in_outlook=False, deleted_in_outlook_at=None, remote_event_id="", change_key="",
-            generation=F("generation") + 1,
-        )  # fmt: skip
-        # Moved in Outlook: exporting again puts them back (content_hash is cleared below: rewritten).
-        links.filter(moved_in_outlook=True).update(
-            moved_in_outlook=False, moved_in_outlook_reason="", moved_in_outlook_at=None
-        )
-        # No remote event recorded: look it up by link key before creating (it may be there already).
-        links.filter(remote_event_id="").update(create_attempted=True)
-        # content_hash cleared: "Export all" rewrites every existing event with current content.
-        links.update(
-            tracked=True, export_job=job, dirty=True, mark_seq=F("mark_seq") + 1, content_hash="",
-            next_attempt_at=None, attempts=0, last_error="",
-        )  # fmt: skip
+        # Deleted in Outlook: exporting again is the user's choice to have them back; moved ones are put
+        # back; every event is rewritten with current content; one not recorded is probed before creating.
+        linkstate.exported(EventLink.objects.filter(connection=connection, shift_ref__in=old), job_id=job.id)
     total = len(targets)
     updates = {"total": total}
     if total == 0:

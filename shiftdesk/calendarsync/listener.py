@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 from shiftdesk.scheduling.seam import CalendarChange, ChangeKind
 
@@ -70,23 +71,17 @@ def record_calendar_changes(changes: Sequence[CalendarChange]) -> None:
     for connection_id, shift_id in existing:
         again[connection_id].append(shift_id)
     for connection_id, shift_ids in again.items():
-        # Assigning again is a new decision: wanted again even if the user had deleted the old event.
-        EventLink.objects.filter(connection_id=connection_id, shift_ref__in=shift_ids).update(
-            dirty=True, mark_seq=F("mark_seq") + 1, tracked=True, deleted_in_outlook=False,
-            next_attempt_at=None, attempts=0,
-        )  # fmt: skip
-        # A moved event comes back where and when the shift says (content hash cleared: rewritten).
-        EventLink.objects.filter(
-            connection_id=connection_id, shift_ref__in=shift_ids, moved_in_outlook=True
-        ).update(
-            moved_in_outlook=False, moved_in_outlook_reason="", moved_in_outlook_at=None, content_hash=""
-        )
+        # Assigning again is a new decision: wanted again even if the user had deleted the old event (it is
+        # created anew, with a new transactionId) or moved it (it is rewritten where the shift says).
+        linkstate.wanted_again(EventLink.objects.filter(connection_id=connection_id, shift_ref__in=shift_ids))
     for connection_id, shift_ids in touched.items():
         ids = list(shift_ids)
         for i in range(0, len(ids), _UPSERT_BATCH):
-            EventLink.objects.filter(
-                connection_id=connection_id, shift_ref__in=ids[i : i + _UPSERT_BATCH]
-            ).update(dirty=True, mark_seq=F("mark_seq") + 1, next_attempt_at=None, attempts=0)
+            linkstate.marked_for_sync(
+                EventLink.objects.filter(
+                    connection_id=connection_id, shift_ref__in=ids[i : i + _UPSERT_BATCH]
+                )
+            )
     due_ids = {cid for cid, _ in new_links} | set(touched)
     if due_ids:
         CalendarConnection.objects.filter(id__in=due_ids).filter(

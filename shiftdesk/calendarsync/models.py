@@ -118,6 +118,10 @@ class EventLink(models.Model):
     dirty = models.BooleanField(default=True)
     # Bumped by every dirty mark; a worker clears `dirty` only if no mark arrived while it worked.
     mark_seq = models.PositiveBigIntegerField(default=0)
+    # Bumped by every user action that changes what the link is (linkstate.py): a step records its results
+    # in full only onto the state it planned from (compare-and-set), so a Restore, a re-assignment or an
+    # export committed while its requests were in flight wins and is planned again.
+    state_seq = models.PositiveBigIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)  # backoff of this link; NULL = now
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

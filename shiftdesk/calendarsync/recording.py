@@ -16,8 +16,11 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from shiftdesk.calendarsync import linkstate
+from shiftdesk.calendarsync.linkstate import Plan
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, SyncLogEntry
-from shiftdesk.calendarsync.providers.base import Operation, ProviderError
+from shiftdesk.calendarsync.pacing import backoff_seconds
+from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 
 if TYPE_CHECKING:
     from shiftdesk.calendarsync.engine import LinkPlan
@@ -46,29 +49,6 @@ class StepRecord:
     successes: int = 0
     failures: int = 0
     lease_lost: bool = False
-
-
-def _forget(link: EventLink) -> None:
-    """The remote event is gone (deleted by us, or already): the next create gets a new transactionId."""
-    link.remote_event_id = ""
-    link.remote_calendar_id = ""
-    link.change_key = ""
-    link.content_hash = ""
-    link.create_attempted = False
-    link.generation += 1
-
-
-def _written(link: EventLink, op: Operation, plan: LinkPlan, now: datetime) -> None:
-    assert op.result is not None
-    link.remote_event_id = op.result.id
-    link.remote_calendar_id = op.result.calendar_id or op.calendar_id or link.remote_calendar_id
-    link.change_key = op.result.change_key
-    link.content_hash = plan.desired.hash
-    link.create_attempted = False
-    link.attempts = 0
-    link.next_attempt_at = None
-    link.last_error = ""
-    link.synced_at = now
 
 
 def _entry(
@@ -114,44 +94,53 @@ def _fail(rec: StepRecord, plan: LinkPlan, op: Operation, action: str) -> None:
         _entry(rec, plan, action, Outcome.FAILED, op, rec.connection_error.message)
         return
     rec.failures += 1
-    link.attempts += 1
-    link.last_error = error.message
-    link.next_attempt_at = rec.now + timedelta(seconds=_backoff(link.attempts, error.permanent))
+    linkstate.failed(
+        link, error.message, rec.now + timedelta(seconds=_backoff(link.attempts + 1, error.permanent))
+    )
     _entry(rec, plan, action, Outcome.FAILED if error.permanent else Outcome.RETRY, op, error.message)
 
 
 def _backoff(attempts: int, permanent: bool) -> float:
-    from shiftdesk.calendarsync.engine import backoff_seconds
-
     return settings.SYNC_BACKOFF_MAX_SECONDS if permanent else backoff_seconds(attempts)
 
 
-def _not_run(op: Operation | None) -> bool:
-    return op is not None and not op.extra.get("ran")
+def _written(link: EventLink, op: Operation, plan: LinkPlan, now: datetime) -> None:
+    assert op.result is not None
+    linkstate.written(
+        link, event_id=op.result.id, calendar_id=op.result.calendar_id or op.calendar_id,
+        change_key=op.result.change_key, content_hash=plan.desired.hash, now=now,
+    )  # fmt: skip
+
+
+def _undecided(op: Operation) -> bool:
+    """Sent and never answered, with no error to show for it (its lane stopped before trying again): the
+    link stays as it is and dirty (a create stays "attempted", so the next step probes)."""
+    return op.fate is Fate.UNANSWERED and op.error is None and op.result is None
 
 
 def _apply(rec: StepRecord, plan: LinkPlan) -> None:
     link, first = plan.link, plan.first
-    link.shift_end = plan.desired.shift_end or link.shift_end
-    if plan.action == "clean":
+    linkstate.shift_ends(link, plan.desired.shift_end)
+    if plan.action is Plan.CLEAN:
         rec.clean.append((link.id, link.mark_seq))
         return
-    if first is None or _not_run(first):
+    if first is None or first.fate is Fate.NOT_SENT:
         if first is not None and first.kind == "create":
-            link.create_attempted = False  # certainly never sent: the next step creates without probing
+            linkstate.create_unsent(link)  # certainly never sent: the next step creates without probing
         return  # never sent (deadline, throttled, or the token could not be had): stays dirty
+    if _undecided(first):
+        return
     if first.error is not None and not (first.error.not_found and first.kind in ("delete", "update", "find")):
         _fail(rec, plan, first, _ACTIONS[plan.action])
         return
-    if plan.action == "create":
+    if plan.action is Plan.CREATE:
         _written(link, first, plan, rec.now)
         rec.clean.append((link.id, link.mark_seq))
         rec.successes += 1
         _entry(rec, plan, Action.CREATE, Outcome.OK, first)
-    elif plan.action == "update":
+    elif plan.action is Plan.UPDATE:
         if first.error is not None:  # 404: the user deleted it in Outlook; never recreate in a loop
-            link.deleted_in_outlook = True
-            link.deleted_in_outlook_at = rec.now
+            linkstate.gone_in_outlook(link, rec.now)
             rec.clean.append((link.id, link.mark_seq))
             _entry(rec, plan, Action.UPDATE, Outcome.GONE, first, "The event was deleted in Outlook.")
             return
@@ -159,27 +148,26 @@ def _apply(rec: StepRecord, plan: LinkPlan) -> None:
         rec.clean.append((link.id, link.mark_seq))
         rec.successes += 1
         _entry(rec, plan, Action.UPDATE, Outcome.OK, first)
-    elif plan.action == "delete":
+    elif plan.action is Plan.DELETE:
         _entry(rec, plan, Action.DELETE, Outcome.OK, first, "Already deleted." if first.error else "")
-        _forget(link)
-        link.attempts, link.last_error, link.next_attempt_at = 0, "", None
+        linkstate.forgotten(link)
         rec.clean.append((link.id, link.mark_seq))
         rec.successes += 1
-    elif plan.action in ("move", "probe", "probe_move", "probe_delete"):
+    else:
         _apply_two_step(rec, plan)
 
 
 def _apply_two_step(rec: StepRecord, plan: LinkPlan) -> None:
     link, first, second = plan.link, plan.first, plan.second
     assert first is not None
-    if plan.action == "move":
-        _forget(link)  # the old event is gone (or was already)
+    if plan.action is Plan.MOVE:
+        linkstate.forgotten(link)  # the old event is gone (or was already)
     if second is None:
-        if plan.action == "probe_delete" and first.result is None:
-            _forget(link)
+        if plan.action is Plan.PROBE_DELETE and first.result is None:
+            linkstate.forgotten(link)
             rec.clean.append((link.id, link.mark_seq))
         return  # the second call was not sent: stays dirty, decided again next step
-    if _not_run(second):
+    if second.fate is Fate.NOT_SENT or _undecided(second):
         return
     if second.error is not None and not (second.error.not_found and second.kind == "delete"):
         if second.kind == "update" and second.error.not_found:
@@ -187,8 +175,8 @@ def _apply_two_step(rec: StepRecord, plan: LinkPlan) -> None:
         _fail(rec, plan, second, _ACTIONS[plan.action])
         return
     if second.kind == "delete":
-        _forget(link)
-        if plan.action == "probe_delete":
+        linkstate.forgotten(link)
+        if plan.action is Plan.PROBE_DELETE:
             rec.clean.append((link.id, link.mark_seq))
         _entry(rec, plan, Action.DELETE, Outcome.OK, second)
         rec.successes += 1
@@ -197,14 +185,18 @@ def _apply_two_step(rec: StepRecord, plan: LinkPlan) -> None:
     rec.clean.append((link.id, link.mark_seq))
     rec.successes += 1
     action = (
-        Action.ADOPT if second.kind == "update" else Action.MOVE if plan.action == "move" else Action.CREATE
+        Action.ADOPT
+        if second.kind == "update"
+        else Action.MOVE
+        if plan.action is Plan.MOVE
+        else Action.CREATE
     )
     _entry(rec, plan, action, Outcome.OK, second)
 
 
 _ACTIONS = {
-    "create": Action.CREATE, "update": Action.UPDATE, "delete": Action.DELETE, "move": Action.MOVE,
-    "probe": Action.CREATE, "probe_move": Action.MOVE, "probe_delete": Action.DELETE,
+    Plan.CREATE: Action.CREATE, Plan.UPDATE: Action.UPDATE, Plan.DELETE: Action.DELETE, Plan.MOVE: Action.MOVE,
+    Plan.PROBE: Action.CREATE, Plan.PROBE_MOVE: Action.MOVE, Plan.PROBE_DELETE: Action.DELETE,
 }  # fmt: skip
 
 
@@ -221,7 +213,7 @@ def record_step(rec: StepRecord) -> None:
         if not hold_lease(connection.id, rec.worker_id):
             _lease_lost(rec)
             return
-        write_links([p.link for p in rec.plans], dict(rec.clean))
+        write_links(rec.plans, dict(rec.clean))
         SyncLogEntry.objects.bulk_create(rec.entries, batch_size=500)
         _update_connection(rec)
         trim_log(connection.id)
@@ -238,27 +230,84 @@ def _lease_lost(rec: StepRecord) -> None:
     )  # fmt: skip
 
 
-def write_links(links: list[EventLink], clean: dict[int, int]) -> None:
-    """One executemany for all of a step's links: their recorded state, and `dirty` cleared only where no
-    new mark arrived while the step worked (mark_seq unchanged). Plain SQL because bulk_update's CASE trees
-    cost more CPU than the Graph requests they record (bench/sync_bulk.py)."""
-    if not links:
+def write_links(plans: list[LinkPlan], clean: dict[int, int]) -> None:
+    """Record the step's links compare-and-set, in one executemany (plain SQL: bulk_update's CASE trees cost
+    more CPU than the Graph requests they record, bench/sync_bulk.py):
+
+    - in full only where `state_seq` is still the one the step planned from; `dirty` cleared only where no
+      mark arrived meanwhile (`mark_seq` unchanged), and a failed link's backoff kept only then (a new mark
+      makes it due now);
+    - where a user action committed meanwhile (Restore, Leave it, an export, a shift wanted again), that
+      action wins: only what the step learnt about the remote event is written (which event it is now, or
+      that it is gone, with its generation), and only while the row still stands for the event the step
+      planned from. Everything else is planned again by the next step from the user's state. Without this
+      a Restore pressed during the step's requests was overwritten by its stale copy of the link."""
+    if not plans:
         return
     meta = EventLink._meta
-    fields = [meta.get_field(name) for name in _LINK_FIELDS]
     quote = connection.ops.quote_name
-    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    dirty = quote("dirty")
+    fields = [meta.get_field(name) for name in _LINK_FIELDS]
+    marked = {"attempts", "next_attempt_at"}
+    mark_seq, state_seq, dirty = quote("mark_seq"), quote("state_seq"), quote("dirty")
+    sets = ", ".join(
+        f"{quote(f.column)} = CASE WHEN {mark_seq} = %s THEN %s ELSE {quote(f.column)} END"
+        if f.name in marked
+        else f"{quote(f.column)} = %s"
+        for f in fields
+    )
     # Identifiers come from model metadata only; every value is a parameter.
-    case = f"CASE WHEN {quote('mark_seq')} = %s THEN %s ELSE {dirty} END"
-    sql = f"UPDATE {quote(meta.db_table)} SET {sets}, {dirty} = {case} WHERE {quote('id')} = %s"  # noqa: S608
-    params = [
-        [f.get_db_prep_save(getattr(link, f.attname), connection) for f in fields]
-        + [clean.get(link.id, -1), False, link.id]
-        for link in links
-    ]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {sets}, {dirty} = CASE WHEN {mark_seq} = %s THEN %s ELSE {dirty} END "  # noqa: S608
+        f"WHERE {quote('id')} = %s AND {state_seq} = %s"
+    )
+    params = []
+    for plan in plans:
+        link = plan.link
+        row: list = []
+        for f in fields:
+            if f.name in marked:
+                row.append(link.mark_seq)
+            row.append(f.get_db_prep_save(getattr(link, f.attname), connection))
+        row += [clean.get(link.id, -1), False, link.id, plan.planned_state_seq]
+        params.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+        written = cursor.rowcount
+    if 0 <= written == len(plans):
+        return
+    facts = [
+        p for p in plans
+        if (p.link.remote_event_id, p.link.generation) != (p.planned_event_id, p.planned_generation)
+    ]  # fmt: skip
+    if not facts:
+        return
+    rid, cal, key, gen, att, chash = (
+        quote(meta.get_field(n).column)
+        for n in (
+            "remote_event_id",
+            "remote_calendar_id",
+            "change_key",
+            "generation",
+            "create_attempted",
+            "content_hash",
+        )
+    )
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {rid} = %s, {cal} = %s, {key} = %s, {gen} = %s, "  # noqa: S608
+        f"{att} = CASE WHEN %s THEN %s ELSE {att} END, {chash} = CASE WHEN %s THEN '' ELSE {chash} END "
+        f"WHERE {quote('id')} = %s AND {state_seq} <> %s AND {rid} = %s AND {gen} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                [p.link.remote_event_id, p.link.remote_calendar_id, p.link.change_key, p.link.generation,
+                 bool(p.link.remote_event_id), False, not p.link.remote_event_id,
+                 p.link.id, p.planned_state_seq, p.planned_event_id, p.planned_generation]
+                for p in facts
+            ],
+        )  # fmt: skip
+    log.info("sync record: %s link(s) changed by a user action during the step; their facts only", len(facts))
 
 
 def _update_connection(rec: StepRecord) -> None:
@@ -276,8 +325,6 @@ def _update_connection(rec: StepRecord) -> None:
             updates.update(status=Status.ERROR)
         else:
             failures = connection.consecutive_failures + 1
-            from shiftdesk.calendarsync.engine import backoff_seconds
-
             updates.update(
                 consecutive_failures=failures,
                 retry_after_until=now
@@ -296,7 +343,7 @@ def _update_connection(rec: StepRecord) -> None:
             )
     elif rec.failures and not rec.successes:
         updates["consecutive_failures"] = connection.consecutive_failures + 1
-    if not any(p.action in ("delete", "probe_delete") for p in rec.plans if p.first is not None):
+    if not any(p.action in (Plan.DELETE, Plan.PROBE_DELETE) for p in rec.plans if p.first is not None):
         pass
     elif (
         connection.brake_confirmed

@@ -22,8 +22,9 @@ from django.db import transaction
 from django.db.models import Min
 
 from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection, SyncLogEntry
+from shiftdesk.calendarsync.pacing import backoff_seconds
 from shiftdesk.calendarsync.providers import get_backend
-from shiftdesk.calendarsync.providers.base import Operation, ProviderError
+from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 
 log = logging.getLogger("shiftdesk.calendarsync")
 MAX_ATTEMPTS = 5
@@ -53,7 +54,7 @@ def _where(retiring: RetiringConnection) -> str:
 
 
 def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: datetime) -> None:
-    from shiftdesk.calendarsync.engine import _loop, _run, backoff_seconds
+    from shiftdesk.calendarsync.engine import _loop, _run
 
     events: list[dict] = list(retiring.events)
     done: list[tuple[dict, str, str]] = []  # (event, remote id, message)
@@ -81,12 +82,13 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
             ids: dict[int, str] = {}
             try:
                 # Events whose create was never recorded are looked up by link key first.
+                # (Every calendar of the old mailbox is searched: the provider lists them.)
                 finds = [Operation("find", i, link_key=e["link_key"]) for i, e in enumerate(events)
                          if not e.get("event_id")]  # fmt: skip
                 loop.run_until_complete(_run(provider, finds, deadline))
                 ids = {i: e["event_id"] for i, e in enumerate(events) if e.get("event_id")}
                 for op in finds:
-                    if op.extra.get("ran") and op.error is None:
+                    if op.fate is Fate.ANSWERED and op.error is None:
                         if op.result is None:
                             done.append((events[op.tag], "", "No event was found in the previous calendar."))
                         else:
@@ -103,8 +105,8 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
                 event = events[op.tag]
                 if id(event) in settled or (op.kind == "find" and op.tag in ids and op.error is None):
                     continue  # found: its delete decides
-                if not op.extra.get("ran"):
-                    continue  # not sent (deadline, throttled): still pending
+                if not op.settled:
+                    continue  # not sent (deadline, throttled) or never answered: still pending
                 if op.error is None or (op.kind == "delete" and op.error.not_found):
                     message = "Already deleted." if op.error else ""
                     done.append((event, op.event_id, message))

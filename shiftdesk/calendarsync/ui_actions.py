@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from shiftdesk.accounts.models import User
+from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.models import EventLink, SyncLogEntry
 
 
@@ -20,7 +21,7 @@ def do_leave_deleted_event(link: EventLink, *, by: User) -> None:
     The link stays marked deleted in Outlook, so the engine neither re-creates nor deletes its event (a moved
     copy stays where the user put it), and it leaves the "Deleted or moved in Outlook" list. Assigning the
     shift again later is a new decision: the listener tracks it again."""
-    EventLink.objects.filter(pk=link.pk).update(tracked=False, dirty=False)
+    linkstate.left(EventLink.objects.filter(pk=link.pk))
     SyncLogEntry.objects.create(
         connection_id=link.connection_id,
         action=SyncLogEntry.Action.SKIP,

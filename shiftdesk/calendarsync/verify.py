@@ -27,10 +27,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.desired import Desired, desired_for_links
 from shiftdesk.calendarsync.engine import _loop, _network_phase, _run
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
-from shiftdesk.calendarsync.providers.base import ChangeSet, Operation, ProviderError, RemoteEvent
+from shiftdesk.calendarsync.providers.base import ChangeSet, Fate, Operation, ProviderError, RemoteEvent
 from shiftdesk.calendarsync.recording import StepRecord, record_step
 
 log = logging.getLogger("shiftdesk.calendarsync")
@@ -70,7 +71,11 @@ def verify_if_due(
         try:
             watch = loop.run_until_complete(_watch(provider, connection, links, now))
             if watch.refused is None:
-                ops = [Operation("exists", link.id, event_id=link.remote_event_id) for link in watch.suspects]
+                ops = [
+                    Operation("exists", link.id, event_id=link.remote_event_id,
+                              calendar_id=link.remote_calendar_id or connection.sync_calendar_id)
+                    for link in watch.suspects
+                ]  # fmt: skip
                 loop.run_until_complete(_run(provider, ops, started + settings.SYNC_LEASE_SECONDS / 2))
         finally:
             loop.run_until_complete(provider.aclose())
@@ -79,17 +84,18 @@ def verify_if_due(
     )
     if refused is not None:
         record_step(
-            StepRecord(connection=connection, plans=[], now=now, worker_id=worker_id, connection_error=refused)
+            StepRecord(
+                connection=connection, plans=[], now=now, worker_id=worker_id, connection_error=refused
+            )
         )
         return True
     if watch.state is not None:
         CalendarConnection.objects.filter(id=connection.id).update(delta_state=watch.state)
     by_id = {link.id: link for link in links}
-    gone = [op.tag for op in ops if op.extra.get("ran") and op.error is None and op.result is None]
+    answered = [op for op in ops if op.fate is Fate.ANSWERED and op.error is None]
+    gone = [op.tag for op in answered if op.result is None]
     found: dict[int, RemoteEvent] = dict(watch.seen)
-    found.update(
-        (op.tag, op.result) for op in ops if op.extra.get("ran") and op.error is None and op.result is not None
-    )
+    found.update((op.tag, op.result) for op in answered if op.result is not None)
     wanted = desired_for_links(connection, [by_id[i] for i in found], now) if found else {}
     moved = {
         link_id: reason
@@ -116,7 +122,9 @@ class _Watch:
         self.refused = refused  # a permanent refusal: the connection stops
 
 
-async def _watch(provider: Any, connection: CalendarConnection, links: list[EventLink], now: datetime) -> _Watch:
+async def _watch(
+    provider: Any, connection: CalendarConnection, links: list[EventLink], now: datetime
+) -> _Watch:
     """One round of change tracking, and what it says about our links."""
     state = connection.delta_state or {}
     calendar_id = connection.sync_calendar_id
@@ -145,7 +153,9 @@ async def _watch(provider: Any, connection: CalendarConnection, links: list[Even
     seen = {by_remote[e.id].id: e for e in changes.changed if e.id in by_remote}
     removed = set(changes.removed)
     suspects = [link for link in links if link.remote_event_id in removed]
-    if first:  # every event in the window was listed: ours that were not are gone, moved, or out of the window
+    if (
+        first
+    ):  # every event in the window was listed: ours that were not are gone, moved, or out of the window
         accounted = {e.id for e in changes.changed} | removed
         suspects += [link for link in links if link.remote_event_id not in accounted]
     return _Watch(seen, suspects, state)
@@ -181,15 +191,12 @@ def _record(
 ) -> None:
     with transaction.atomic():
         if gone:
-            EventLink.objects.filter(id__in=gone, dirty=False).update(
-                deleted_in_outlook=True, deleted_in_outlook_at=now
-            )
+            linkstate.noticed_deleted_in_outlook(EventLink.objects.filter(id__in=gone), now)
         for link_id, (reason, calendar_id) in moved.items():
             # The event's calendar as it is now: a restore then moves it back (delete there, create here).
-            EventLink.objects.filter(id=link_id, dirty=False).update(
-                moved_in_outlook=True, moved_in_outlook_reason=reason, moved_in_outlook_at=now,
-                remote_calendar_id=calendar_id or by_id[link_id].remote_calendar_id,
-            )  # fmt: skip
+            linkstate.noticed_moved_in_outlook(
+                EventLink.objects.filter(id=link_id), reason=reason, calendar_id=calendar_id, now=now
+            )
         SyncLogEntry.objects.bulk_create(
             [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.GONE,
                           shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id,

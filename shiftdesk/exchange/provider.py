@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, ExtendedProperty, HTMLBody
@@ -162,16 +162,17 @@ class EwsCalendarProvider(CalendarProvider):
 
         await self._call(delete)
 
-    async def find_by_link(self, link_key: str, *, calendar_id: str = "") -> RemoteEvent | None:
-        """The chosen calendar first, then every calendar folder of the mailbox. Duplicates (a create that
-        reached Exchange twice) beyond the first are deleted."""
+    async def find_by_link(self, link_key: str, *, calendar_ids: Sequence[str] = ()) -> RemoteEvent | None:
+        """The given calendars first (the chosen one, then those recorded), then every other calendar folder
+        of the mailbox. Duplicates (a create that reached Exchange twice) beyond the first are deleted."""
 
         def find() -> RemoteEvent | None:
-            folders: list[Any] = [self._folder(calendar_id)] if calendar_id else []
+            given = [c for c in dict.fromkeys(calendar_ids) if c]
+            folders: list[Any] = [self._folder(c) for c in given]
             found: list[Any] = []
             for pass_folders in (folders, None):
                 if pass_folders is None:
-                    pass_folders = [f for f, _ in list_calendar_folders(self.account) if f.id != calendar_id]
+                    pass_folders = [f for f, _ in list_calendar_folders(self.account) if f.id not in given]
                 for folder in pass_folders:
                     hits = list(FolderCollection(account=self.account, folders=[folder])
                                 .filter(shiftdesk_link=link_key).only("changekey", "parent_folder_id"))  # fmt: skip
@@ -188,7 +189,9 @@ class EwsCalendarProvider(CalendarProvider):
 
         return await self._call(find)
 
-    async def exists(self, event_id: str) -> RemoteEvent | None:
+    async def exists(self, event_id: str, *, calendar_id: str = "") -> RemoteEvent | None:
+        """EWS says which folder an item is in (its parent folder id, from GetItem)."""
+
         def get() -> RemoteEvent | None:
             (item,) = self.account.fetch(
                 ids=[(event_id, None)], only_fields=["changekey", "parent_folder_id"]

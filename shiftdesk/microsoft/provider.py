@@ -9,12 +9,9 @@ and become ProviderErrors; short Retry-After waits are honoured here, per mailbo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
-import random
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +22,7 @@ import httpx
 from django.conf import settings
 
 from shiftdesk.calendarsync.models import CalendarConnection
+from shiftdesk.calendarsync.pacing import Pacer
 from shiftdesk.calendarsync.providers.base import (
     CalendarProvider,
     ChangeSet,
@@ -121,8 +119,9 @@ class GraphCalendarProvider(CalendarProvider):
             "Content-Type": "application/json",
         }
         self._owns_client = owns_client
-        self._resume_at = 0.0  # this mailbox said Retry-After: nobody sends before this monotonic time
+        self.pacer = Pacer()  # this mailbox's Retry-After and the backoff of retries (one for every request)
         self.prefer = PREFER
+        self._calendar_ids: list[str] | None = None  # the mailbox's calendars, listed once per step
 
     async def run(self, ops: Sequence[Operation], *, deadline: float | None = None) -> None:
         """Lookups one by one (rare: after a crash or for an export), writes through $batch lanes."""
@@ -146,34 +145,36 @@ class GraphCalendarProvider(CalendarProvider):
     async def _request(
         self, method: str, url: str, *, extra_headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
+        """One Graph request with the step's retries (pacing.Pacer). A failure raised after any try went
+        unanswered (timeout, dropped connection, 5xx) says so (`unanswered`): it may have been carried out."""
+        pacer = self.pacer
+        unanswered = False
         for attempt in range(1, _TRANSIENT_TRIES + 1):
-            wait = self._resume_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await pacer.wait_for_mailbox()
             try:
                 headers = {**self._headers, **extra_headers} if extra_headers else self._headers
                 response = await self.http.request(method, url, headers=headers, **kwargs)
             except httpx.TimeoutException:
-                error: ProviderError = ProviderError("Microsoft Graph did not answer in time.")
+                error: ProviderError = ProviderError(
+                    "Microsoft Graph did not answer in time.", unanswered=True
+                )
             except httpx.TransportError as exc:
                 log.info("Graph connection failed: %s", type(exc).__name__)
-                error = ProviderError("Microsoft Graph could not be reached (connection failed).")
+                error = ProviderError(
+                    "Microsoft Graph could not be reached (connection failed).", unanswered=True
+                )
             else:
                 if response.status_code < 400:
                     return response
                 error = provider_error(error_for_response(response))
-            if error.retry_after is not None:
-                if (
-                    error.retry_after > settings.SYNC_INLINE_RETRY_AFTER_MAX_SECONDS
-                    or attempt == _TRANSIENT_TRIES
-                ):
-                    raise error
-                # Pause the whole mailbox, not only this request: other tasks see _resume_at too.
-                self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
-                continue
-            if error.permanent or error.auth_expired or attempt == _TRANSIENT_TRIES:
+                if response.status_code >= 500 and error.retry_after is None:
+                    error.unanswered = True  # a server error may come after the request was carried out
+            unanswered = unanswered or error.unanswered
+            error.unanswered = unanswered
+            verdict = pacer.after_failure(error, attempt, _TRANSIENT_TRIES)
+            if verdict is None:
                 raise error
-            await asyncio.sleep(random.uniform(0.5, 1.0) * 0.2 * 2**attempt)
+            await pacer.sleep(verdict)
         raise AssertionError("unreachable")
 
     async def create_event(
@@ -196,53 +197,103 @@ class GraphCalendarProvider(CalendarProvider):
     async def delete_event(self, event_id: str) -> None:
         await self._request("DELETE", f"/me/events/{quote(event_id, safe='')}")
 
-    async def find_by_link(self, link_key: str, *, calendar_id: str = "") -> RemoteEvent | None:
-        """Search the given calendar, then the whole mailbox (an event left in a calendar no longer chosen
-        comes back with that calendar's id, or '' when Graph does not say). If a crash ever left two
-        events with one key, the first is kept and the others deleted."""
+    async def _mailbox_calendars(self) -> list[str]:
+        if self._calendar_ids is None:
+            self._calendar_ids = [c.id for c in await self.list_calendars()]
+        return self._calendar_ids
+
+    async def find_by_link(self, link_key: str, *, calendar_ids: Sequence[str] = ()) -> RemoteEvent | None:
+        """Search `calendar_ids` (the chosen calendar, then those a link or the connection recorded), then
+        every other calendar of the mailbox, each through its documented path
+        `GET /me/calendars/{id}/events?$filter=singleValueExtendedProperties/Any(...)`: `/me/events` is the
+        default calendar only (https://learn.microsoft.com/graph/api/user-list-events). The first calendar
+        holding it says where it is. If a crash ever left two events with one key in that calendar, the
+        first is kept and the others deleted."""
         escaped = link_key.replace("'", "''")
         params = {
             "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{LINK_PROPERTY_ID}' and ep/value eq '{escaped}')",
             "$select": "id,changeKey",
         }
-        found: list[dict] = []
-        where = ""
-        if calendar_id:
-            response = await self._request(
-                "GET", f"/me/calendars/{quote(calendar_id, safe='')}/events", params=params
-            )
-            found, where = response.json().get("value", []), calendar_id
-        if not found:
-            response = await self._request(
-                "GET", "/me/events", params={**params, "$expand": "calendar($select=id)"}
-            )
+        searched: set[str] = set()
+        order = [c for c in calendar_ids if c]
+        rest: list[str] | None = None
+        while True:
+            if not order:
+                if rest is not None:
+                    return None
+                rest = [c for c in await self._mailbox_calendars() if c not in searched]
+                order = rest
+                if not order:
+                    return None
+            calendar_id = order.pop(0)
+            if calendar_id in searched:
+                continue
+            searched.add(calendar_id)
+            try:
+                response = await self._request(
+                    "GET", f"/me/calendars/{quote(calendar_id, safe='')}/events", params=params
+                )
+            except ProviderError as error:
+                if error.not_found:
+                    continue  # a recorded calendar the user has deleted since
+                raise
             found = response.json().get("value", [])
-            where = ""
+            if found:
+                break
         for extra in found[1:]:
             try:
                 await self.delete_event(extra["id"])
             except ProviderError as error:
                 if not error.not_found:
                     raise
-        if not found:
-            return None
         first = found[0]
-        return RemoteEvent(
-            first["id"], first.get("changeKey", ""), where or (first.get("calendar") or {}).get("id", "")
-        )
+        return RemoteEvent(first["id"], first.get("changeKey", ""), calendar_id)
 
-    async def exists(self, event_id: str) -> RemoteEvent | None:
-        """The event's calendar (the `calendar` navigation property) and its start/end (UTC: no
-        outlook.timezone preference is sent), so the engine can tell an event the user moved."""
-        try:
-            response = await self._request("GET", f"/me/events/{quote(event_id, safe='')}",
-                                           params={"$select": "id,changeKey,start,end", "$expand": "calendar($select=id)"})  # fmt: skip
-        except ProviderError as error:
-            if error.not_found:
-                return None
-            raise
-        data = response.json()
-        return RemoteEvent(data["id"], data.get("changeKey", ""), (data.get("calendar") or {}).get("id", ""),
+    async def exists(self, event_id: str, *, calendar_id: str = "") -> RemoteEvent | None:
+        """Whether the event still exists, which calendar it is in, and its start/end (UTC: no
+        outlook.timezone preference is sent), so the engine can tell an event the user moved.
+
+        The calendar is learnt through documented paths only: `GET /me/calendars/{id}/events/{event-id}`
+        answers for the calendar we wrote it to, then for each other calendar of the mailbox. Nothing
+        documents that the id `$expand=calendar` returns equals the ids of `/me/calendars` (issue 13), so it
+        is never compared with them. An event of ours in none of them (a calendar group Graph does not list)
+        is found through `/me/events/{id}` and reported with an empty calendar."""
+        select = {"$select": "id,changeKey,start,end"}
+        candidates = [calendar_id] if calendar_id else []
+        listed = False
+        while True:
+            for candidate in candidates:
+                try:
+                    response = await self._request(
+                        "GET",
+                        f"/me/calendars/{quote(candidate, safe='')}/events/{quote(event_id, safe='')}",
+                        params=select,
+                    )
+                except ProviderError as error:
+                    if error.not_found:
+                        continue
+                    raise
+                return self._event(response.json(), candidate)
+            if listed:
+                break
+            if calendar_id:
+                # Not where we wrote it: does it still exist at all? (One request when it was deleted.)
+                try:
+                    response = await self._request(
+                        "GET", f"/me/events/{quote(event_id, safe='')}", params=select
+                    )
+                except ProviderError as error:
+                    if error.not_found:
+                        return None
+                    raise
+                found = response.json()
+            listed = True
+            candidates = [c for c in await self._mailbox_calendars() if c != calendar_id]
+        return self._event(found, "") if calendar_id else None
+
+    @staticmethod
+    def _event(data: dict[str, Any], calendar_id: str) -> RemoteEvent:
+        return RemoteEvent(data["id"], data.get("changeKey", ""), calendar_id,
                            graph_instant(data.get("start")), graph_instant(data.get("end")))  # fmt: skip
 
     async def changes(

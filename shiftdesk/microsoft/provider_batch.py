@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from shiftdesk.calendarsync.providers.base import Operation, ProviderError, RemoteEvent
+from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError, RemoteEvent
 from shiftdesk.microsoft.graph import error_for_response
 
 if TYPE_CHECKING:
@@ -82,27 +81,19 @@ class Lanes:
         lanes = max(1, self.provider.max_concurrency)
         await asyncio.gather(*(self._lane(list(ops[i::lanes])) for i in range(lanes) if ops[i::lanes]))
 
-    def _stop_for(self, error: ProviderError) -> bool:
-        inline_max = settings.SYNC_INLINE_RETRY_AFTER_MAX_SECONDS
-        return (
-            error.auth_expired
-            or error.reauthorize
-            or (error.permanent and not error.not_found)
-            or (error.retry_after is not None and error.retry_after > inline_max)
-        )
-
-    def _finish(self, op: Operation, error: ProviderError | None, started: float) -> None:
-        op.extra["ran"] = True
-        op.error = error
+    def _finish(self, op: Operation, error: ProviderError | None, before: Fate, started: float) -> None:
+        op.answered(error, before)
         op.ms = int((time.perf_counter() - started) * 1000)
-        if error is not None and self._stop_for(error):
+        if error is not None and _stops(error):
             self.stopped = True  # stop sending to this mailbox; the engine decides what next
 
     async def _lane(self, pending: list[Operation]) -> None:
         tries: dict[int, int] = {}
         while pending:
             if self.stopped or (self.deadline is not None and time.monotonic() > self.deadline):
-                return  # left unrun: still dirty, decided again next step
+                # Left as they are: never sent (Fate.NOT_SENT), or sent before and never answered
+                # (Fate.UNANSWERED: a create stays "attempted" and is probed). Decided again next step.
+                return
             chunk, pending = pending[: self.batch_size], pending[self.batch_size :]
             retry = await self._send(chunk, tries)
             pending = retry + pending
@@ -110,39 +101,36 @@ class Lanes:
     async def _send(self, chunk: list[Operation], tries: dict[int, int]) -> list[Operation]:
         """Send one batch; returns the operations to try again."""
         provider = self.provider
-        wait = provider._resume_at - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        pacer = provider.pacer
+        await pacer.wait_for_mailbox()
         started = time.perf_counter()
         items = [_item(op, n, provider.prefer) for n, op in enumerate(chunk)]
         for n, item in enumerate(items[1:], 1):
             item["dependsOn"] = [str(n - 1)]  # one after another: this lane is one of the mailbox's 4 slots
         body = {"requests": items}
+        before = [op.sending() for op in chunk]  # on their way before the bytes leave
         try:
             response = await provider.http.post(
                 "/$batch", content=json.dumps(body), headers=provider._headers
             )
         except (httpx.TimeoutException, httpx.TransportError):
             whole: ProviderError | None = ProviderError(
-                "Microsoft Graph could not be reached (connection failed)."
+                "Microsoft Graph could not be reached (connection failed).", unanswered=True
             )
             answers: list[dict] = []
         else:
-            whole = (
-                None
-                if response.status_code < 400
-                else _item_error(response.status_code, dict(response.headers), _json(response))
-            )
+            whole = None if response.status_code < 400 else _whole_error(response)
             answers = (_json(response) or {}).get("responses", []) if whole is None else []
         by_id = {a.get("id"): a for a in answers}
         retry: list[Operation] = []
-        backoff = 0.0
+        wait = 0.0
         for n, op in enumerate(chunk):
             answer = by_id.get(str(n))
             error = whole
             if error is None and answer is None:
-                error = ProviderError("Microsoft Graph's batch answer left out a request.")
+                error = ProviderError("Microsoft Graph's batch answer left out a request.", unanswered=True)
             if error is None:
+                assert answer is not None
                 status = int(answer.get("status", 500))
                 if status < 400:
                     data = answer.get("body") or {}
@@ -150,27 +138,60 @@ class Lanes:
                         op.result = RemoteEvent(
                             data.get("id", op.event_id),
                             data.get("changeKey", ""),
-                            op.calendar_id if op.kind == "create" else "",
+                            op.calendar_id,
                         )
-                    self._finish(op, None, started)
+                    self._finish(op, None, before[n], started)
                     continue
                 if status == 424:  # an earlier item of the chain failed: this one did not run
+                    op.fate = before[n]
                     retry.append(op)
                     continue
                 error = _item_error(status, answer.get("headers") or {}, answer.get("body"))
+                if status >= 500 and error.retry_after is None:
+                    error.unanswered = True  # a server error may come after the item ran
+            if error.unanswered:
+                op.fate = Fate.UNANSWERED
+            elif error.not_carried_out:
+                op.fate = before[n]
             tries[id(op)] = tries.get(id(op), 0) + 1
-            transient = not error.permanent and not error.auth_expired and not self._stop_for(error)
-            if transient and tries[id(op)] < _TRIES:
-                if error.retry_after:
-                    provider._resume_at = max(provider._resume_at, time.monotonic() + error.retry_after)
-                else:
-                    backoff = max(backoff, random.uniform(0.5, 1.0) * 0.2 * 2 ** tries[id(op)])
-                retry.append(op)
+            verdict = pacer.after_failure(error, tries[id(op)], _TRIES)
+            if verdict is None:
+                self._finish(op, error, before[n], started)
             else:
-                self._finish(op, error, started)
-        if retry and backoff:
-            await asyncio.sleep(backoff)
+                wait = max(wait, verdict)
+                retry.append(op)
+        if retry and wait:
+            await pacer.sleep(wait)
         return retry
+
+
+def _stops(error: ProviderError) -> bool:
+    """The mailbox cannot take more now: a long Retry-After, a bad token, a refusal."""
+    inline_max = settings.SYNC_INLINE_RETRY_AFTER_MAX_SECONDS
+    return (
+        error.auth_expired
+        or error.reauthorize
+        or (error.permanent and not error.not_found)
+        or (error.retry_after is not None and error.retry_after > inline_max)
+    )
+
+
+def _whole_error(response: httpx.Response) -> ProviderError:
+    """The `$batch` request itself failed. throttling.md: the batch can be throttled as a whole (429 or 503
+    with Retry-After), or fail with 424 when Graph could not run it; none of its items ran, so they are sent
+    again (after the Retry-After, or a backoff), never failed for good. A 5xx without Retry-After may have
+    run some items: their fate is unknown (unanswered)."""
+    status = response.status_code
+    error = _item_error(status, dict(response.headers), _json(response))
+    if status in (424, 429, 503):
+        retry_after = error.retry_after
+        if retry_after is None and status == 424:
+            retry_after = 1.0
+        return ProviderError(error.message, retry_after=retry_after, status=status,
+                             unanswered=status == 503 and error.retry_after is None)  # fmt: skip
+    if status >= 500:
+        error.unanswered = True
+    return error
 
 
 def _json(response: httpx.Response) -> Any:

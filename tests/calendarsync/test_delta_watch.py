@@ -74,7 +74,10 @@ def test_a_deleted_event_is_seen_as_removed_and_looked_up_once(sync, synced):
     sync.emulator.control.delete(f"/graph/mailboxes/{sync.upns[synced.pk]}/events/{gone['id']}").raise_for_status()
     gets = check_now(sync, synced)
     assert gets[0] == delta_path(sync, synced)
-    assert gets[1:] == [f"/v1.0/me/events/{gone['id']}"]  # only the removed one is looked up
+    calendar = sync.connection(synced).sync_calendar_id
+    # Only the removed one is looked up: not in the calendar we wrote it to (the documented path), nor
+    # anywhere in the mailbox.
+    assert gets[1:] == [f"/v1.0/me/calendars/{calendar}/events/{gone['id']}", f"/v1.0/me/events/{gone['id']}"]
     link = EventLink.objects.get(remote_event_id=gone["id"])
     assert link.deleted_in_outlook and not link.dirty
     assert SyncLogEntry.objects.filter(outcome="gone", remote_event_id=gone["id"]).exists()
@@ -100,7 +103,16 @@ def test_events_moved_to_another_calendar_or_time_are_told_apart(sync, synced):
     sync.emulator.control.patch(f"/graph/mailboxes/{upn}/events/{retimed['id']}", json=later).raise_for_status()
 
     gets = check_now(sync, synced)
-    assert gets == [delta_path(sync, synced), f"/v1.0/me/events/{to_other['id']}"]
+    calendar = sync.connection(synced).sync_calendar_id
+    # Where it is, through documented paths only (never `$expand=calendar` ids compared with /me/calendars):
+    # not in our calendar, still in the mailbox, found in the other calendar.
+    assert gets == [
+        delta_path(sync, synced),
+        f"/v1.0/me/calendars/{calendar}/events/{to_other['id']}",
+        f"/v1.0/me/events/{to_other['id']}",
+        "/v1.0/me/calendars",
+        f"/v1.0/me/calendars/{other['id']}/events/{to_other['id']}",
+    ]
     links = {link.remote_event_id: link for link in EventLink.objects.all()}
     assert links[to_other["id"]].moved_in_outlook
     assert links[to_other["id"]].moved_in_outlook_reason == "You moved the event to another calendar in Outlook."
@@ -135,7 +147,10 @@ def test_a_forgotten_delta_link_starts_a_first_round_again(sync, synced):
     sync.emulator.control.post(f"/graph/mailboxes/{upn}/expire-delta-tokens").raise_for_status()
     gets = check_now(sync, synced)
     # the old link answers 410, a first round lists the window, the missing one is looked up
-    assert gets == [delta_path(sync, synced)] * 2 + [f"/v1.0/me/events/{gone['id']}"]
+    calendar = sync.connection(synced).sync_calendar_id
+    assert gets == [delta_path(sync, synced)] * 2 + [
+        f"/v1.0/me/calendars/{calendar}/events/{gone['id']}", f"/v1.0/me/events/{gone['id']}"
+    ]
     assert EventLink.objects.get(remote_event_id=gone["id"]).deleted_in_outlook
     assert sync.connection(synced).delta_state["link"] != old_link
 

@@ -10,10 +10,11 @@ ProviderError saying whether it is permanent and how long the mailbox asked us t
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -85,6 +86,7 @@ class ProviderError(Exception):
         auth_expired: bool = False,
         reauthorize: bool = False,
         status: int = 0,
+        unanswered: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -94,6 +96,14 @@ class ProviderError(Exception):
         self.auth_expired = auth_expired
         self.reauthorize = reauthorize
         self.status = status
+        # No answer said what happened (a timeout, a dropped connection, a 5xx, here or in an earlier try of
+        # the same request): the request may have been carried out.
+        self.unanswered = unanswered
+
+    @property
+    def not_carried_out(self) -> bool:
+        """The answer says the request was not run (throttled, or a batch item behind a failed one)."""
+        return self.status in (424, 429) or (self.retry_after is not None and self.status == 503)
 
     @property
     def stops_connection(self) -> bool:
@@ -107,6 +117,17 @@ class ProviderError(Exception):
 OpKind = Literal["create", "update", "delete", "find", "exists"]
 
 
+class Fate(enum.Enum):
+    """What became of an operation sent to the provider. Set to UNANSWERED before its bytes leave, for
+    single requests and $batch items alike; ANSWERED only when an answer says what happened (a 2xx, or a
+    4xx that says why not). A 5xx, a timeout or a dropped connection leaves it UNANSWERED: it may have been
+    carried out, so whatever assumes it did not land probes first (a create stays "attempted")."""
+
+    NOT_SENT = "not sent"  # certainly never reached the provider
+    UNANSWERED = "sent, unanswered"
+    ANSWERED = "answered"
+
+
 @dataclass
 class Operation:
     """One provider call the engine wants made. `tag` is the engine's (the link's id)."""
@@ -118,11 +139,38 @@ class Operation:
     event_id: str = ""
     content: EventContent | None = None
     transaction_id: str = ""
+    # find: the calendars to search first, in order (then the rest of the mailbox's calendars).
+    calendar_ids: tuple[str, ...] = ()
     # Filled by run():
     result: RemoteEvent | None = None
     error: ProviderError | None = None
+    fate: Fate = Fate.NOT_SENT
     ms: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settled(self) -> bool:
+        """An answer says what happened (done, or why not)."""
+        return self.fate is Fate.ANSWERED or (self.error is not None and not self.error.unanswered)
+
+    def sending(self) -> Fate:
+        """Mark the operation as on its way (before its bytes leave); returns its fate before."""
+        before = self.fate
+        self.fate = Fate.UNANSWERED
+        return before
+
+    def answered(self, error: ProviderError | None, before: Fate = Fate.NOT_SENT) -> None:
+        """An answer (or a failure that is no answer): record its error and its fate. An answer saying
+        "not carried out" (the item was never run: 424 behind a failed item, 429) keeps what an earlier
+        unanswered send may have done."""
+        self.error = error
+        if error is None:
+            self.fate = Fate.ANSWERED
+        elif error.unanswered:
+            self.fate = Fate.UNANSWERED
+        elif error.not_carried_out and before is Fate.UNANSWERED:
+            self.fate = Fate.UNANSWERED
+        else:
+            self.fate = Fate.ANSWERED
 
 
 class CalendarProvider(ABC):
@@ -143,13 +191,14 @@ class CalendarProvider(ABC):
         """Delete; an event that is already gone raises ProviderError(not_found=True)."""
 
     @abstractmethod
-    async def find_by_link(self, link_key: str, *, calendar_id: str = "") -> RemoteEvent | None:
-        """The event carrying this ShiftDesk link key, looked for in `calendar_id` first, then in the whole
-        mailbox; its `calendar_id` says where it is ('' when elsewhere and the provider cannot tell)."""
+    async def find_by_link(self, link_key: str, *, calendar_ids: Sequence[str] = ()) -> RemoteEvent | None:
+        """The event carrying this ShiftDesk link key, looked for in `calendar_ids` first (in order), then in
+        every other calendar of the mailbox; its `calendar_id` says which calendar it is in."""
 
     @abstractmethod
-    async def exists(self, event_id: str) -> RemoteEvent | None:
-        """The event if it still exists (with its current calendar), else None."""
+    async def exists(self, event_id: str, *, calendar_id: str = "") -> RemoteEvent | None:
+        """The event if it still exists, else None; its `calendar_id` is the calendar it is in (looked up
+        in `calendar_id` first, where we wrote it)."""
 
     @abstractmethod
     async def list_calendars(self) -> list[RemoteCalendar]: ...
@@ -167,7 +216,8 @@ class CalendarProvider(ABC):
 
     async def run_one(self, op: Operation) -> None:
         started = time.perf_counter()
-        op.extra["ran"] = True
+        before = op.sending()
+        error: ProviderError | None = None
         try:
             if op.kind == "create":
                 assert op.content is not None
@@ -180,25 +230,25 @@ class CalendarProvider(ABC):
             elif op.kind == "delete":
                 await self.delete_event(op.event_id)
             elif op.kind == "find":
-                op.result = await self.find_by_link(op.link_key, calendar_id=op.calendar_id)
+                op.result = await self.find_by_link(op.link_key, calendar_ids=op.calendar_ids)
             elif op.kind == "exists":
-                op.result = await self.exists(op.event_id)
-        except ProviderError as error:
-            op.error = error
+                op.result = await self.exists(op.event_id, calendar_id=op.calendar_id)
+        except ProviderError as failure:
+            error = failure
         finally:
             op.ms = int((time.perf_counter() - started) * 1000)
+        op.answered(error, before)
 
     async def run(self, ops: Sequence[Operation], *, deadline: float | None = None) -> None:
         """Run `ops` with at most max_concurrency in flight. Ops not started by `deadline` (a
-        time.monotonic() value) or after the mailbox throttled us are left with result and error None."""
+        time.monotonic() value) or after the mailbox throttled us are left Fate.NOT_SENT."""
         semaphore = asyncio.Semaphore(self.max_concurrency)
         stop = asyncio.Event()
 
         async def guarded(op: Operation) -> None:
             async with semaphore:
                 if stop.is_set() or (deadline is not None and time.monotonic() > deadline):
-                    op.extra["not_run"] = True
-                    return
+                    return  # never sent: Fate.NOT_SENT
                 await self.run_one(op)
                 if op.error is not None and (
                     op.error.retry_after or op.error.auth_expired or op.error.reauthorize

@@ -1,0 +1,230 @@
+"""Four ways Outlook used to drift from the schedule for good (issue 12), each reproduced against the emulator:
+a re-assigned shift whose event the user had deleted never came back; a `$batch` create that landed but was
+never answered was recorded as "never sent" when its lane stopped early; the probe looked only in the default
+calendar; a user action committed while a step's requests were in flight was overwritten by the recording."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.calendarsync.conftest import link_key_of
+
+pytestmark = pytest.mark.django_db
+
+
+def verify_now(sync, user) -> None:
+    """Make the verification due and run it (a first change-tracking round)."""
+    from shiftdesk.calendarsync.models import CalendarConnection
+
+    CalendarConnection.objects.filter(user=user).update(
+        last_verified_at=timezone.now() - timedelta(hours=7), delta_state={}
+    )
+    sync.step(user)
+
+
+def delete_in_outlook(sync, user, event_id: str) -> None:
+    sync.emulator.control.delete(
+        f"/graph/mailboxes/{sync.upns[user.pk]}/events/{event_id}"
+    ).raise_for_status()
+
+
+def add_calendar(sync, user, name: str) -> dict:
+    response = sync.emulator.control.post(
+        f"/graph/mailboxes/{sync.upns[user.pk]}/calendars", json={"name": name}
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def choose(sync, user, calendar: dict) -> None:
+    from shiftdesk.calendarsync.actions import do_choose_calendars
+
+    do_choose_calendars(sync.connection(user), sync_calendar_id=calendar["id"], sync_calendar_name=calendar["name"],
+                        freebusy_calendar_id=calendar["id"], freebusy_calendar_name=calendar["name"])  # fmt: skip
+
+
+def transaction_ids(sync, user) -> list[str]:
+    return [e["transactionId"] for e in sync.events(user)]
+
+
+def test_a_shift_assigned_again_after_its_event_was_deleted_in_outlook_comes_back(sync):
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.drain(bob)
+    [event] = sync.events(bob)
+    delete_in_outlook(sync, bob, event["id"])
+    verify_now(sync, bob)
+    assert EventLink.objects.get().deleted_in_outlook
+
+    do_unassign_staff(shift, bob, by=sync.admin)
+    sync.drain(bob)
+    sync.assign(shift, bob)
+    sync.drain(bob)
+    [again] = sync.events(bob)
+    assert again["id"] != event["id"] and again["transactionId"] != event["transactionId"]  # created anew
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.deleted_in_outlook, link.dirty) == (again["id"], False, False)
+
+
+def test_a_batch_create_that_landed_unanswered_stays_fate_unknown_when_its_lane_stops_early(sync, settings):
+    """SYNC_LEASE_SECONDS=1: the step's deadline is 0.5 s. The emulator carries each $batch out and drops the
+    answer; the lane backs off and stops at the deadline with the create on its retry list. That create did
+    land: the link must stay "create attempted" so an unassignment deletes the event instead of orphaning it."""
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    settings.SYNC_LEASE_SECONDS = 1
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.faults(lost_response_rate=1.0)
+    sync.step(bob)
+    sync.emulator.control.delete("/faults").raise_for_status()
+    [event] = sync.events(bob)  # it landed; nobody heard
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.create_attempted, link.dirty) == ("", True, True)
+
+    settings.SYNC_LEASE_SECONDS = 60
+    do_unassign_staff(shift, bob, by=sync.admin)
+    sync.drain(bob)
+    assert sync.events(bob) == []
+    link.refresh_from_db()
+    assert (link.remote_event_id, link.create_attempted, link.dirty) == ("", False, False)
+
+
+def test_the_probe_finds_our_event_in_a_non_default_calendar_and_moves_it_without_blaming_the_user(sync):
+    """Sync calendar "Work"; the create lands unanswered; the user switches to the default calendar. The probe
+    must find the event in Work (not only in /me/events, the default calendar), move it, and record where it
+    is; verification must then find nothing the user did."""
+    from shiftdesk.calendarsync.models import EventLink
+
+    bob = sync.add_user(0)
+    work = add_calendar(sync, bob, "Work")
+    choose(sync, bob, work)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.faults(lost_response_rate=1.0)
+    sync.step(bob)
+    sync.emulator.control.delete("/faults").raise_for_status()
+    [landed] = sync.events(bob)
+    assert landed["calendarId"] == work["id"]
+
+    default = sync.default_calendar(bob)
+    choose(sync, bob, default)
+    sync.drain(bob)
+    [event] = sync.events(bob)
+    assert event["calendarId"] == default["id"] and link_key_of(event) == link_key_of(landed)
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.remote_calendar_id) == (event["id"], default["id"])
+    verify_now(sync, bob)
+    link.refresh_from_db()
+    assert not link.moved_in_outlook and not link.deleted_in_outlook
+
+
+def test_the_probe_finds_an_unrecorded_event_left_in_a_calendar_no_longer_chosen(sync):
+    """A crash after the create landed in Work (nothing recorded, not even a lost answer's error); then the
+    user chose the default calendar. Nothing recorded says "Work" except the calendar itself: the probe must
+    look through the mailbox's calendars by their documented paths and move the event."""
+    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync.models import EventLink
+
+    bob = sync.add_user(0)
+    work = add_calendar(sync, bob, "Work")
+    choose(sync, bob, work)
+    sync.assign(sync.shift(), bob)
+    real = engine.record_step
+
+    def crash(record):
+        raise RuntimeError("worker died before recording")
+
+    engine.record_step = crash
+    try:
+        with pytest.raises(RuntimeError):
+            sync.step(bob)
+    finally:
+        engine.record_step = real
+    from shiftdesk.calendarsync.models import CalendarConnection
+
+    CalendarConnection.objects.filter(user=bob).update(lease_owner="", lease_expires_at=None)
+    default = sync.default_calendar(bob)
+    choose(sync, bob, default)
+    sync.drain(bob)
+    [event] = sync.events(bob)
+    assert event["calendarId"] == default["id"]
+    assert EventLink.objects.get().remote_calendar_id == default["id"]
+
+
+@pytest.fixture
+def deleted_one(sync):
+    """bob with two synced shifts; he deleted the first one's event in Outlook and verification noticed."""
+    bob = sync.add_user(0)
+    first, second = sync.shift(days=1), sync.shift(days=2)
+    sync.assign(first, bob)
+    sync.assign(second, bob)
+    sync.drain(bob)
+    by_key = {link_key_of(e): e for e in sync.events(bob)}
+    gone = by_key[f"shiftdesk-{bob.pk}-{first.pk}"]
+    delete_in_outlook(sync, bob, gone["id"])
+    verify_now(sync, bob)
+    return bob, first, second, gone
+
+
+def edit(sync, shift, note: str) -> None:
+    from shiftdesk.scheduling.actions import do_update_shift
+
+    do_update_shift(shift, position=shift.position, location=shift.location, start=shift.start, end=shift.end,
+                    staff_needed=shift.staff_needed, note=note, by=sync.admin)  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["restore", "assign_again", "export_all"])
+def test_a_user_action_committed_while_a_step_sends_wins_over_the_recording(
+    sync, deleted_one, action, monkeypatch
+):
+    """The step plans from both links (both shifts were edited), sends, and while its requests are in flight
+    the user (or an admin) acts on the link whose event was deleted in Outlook. After the drain that event is
+    back: the step's recording never wrote its stale copy of the link over the action."""
+    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync.actions import do_restore_deleted_events, do_start_export
+    from shiftdesk.calendarsync.exports import run_export
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    bob, first, second, gone = deleted_one
+    if action == "assign_again":
+        do_unassign_staff(first, bob, by=sync.admin)
+    edit(sync, first, "changed")
+    edit(sync, second, "changed")
+    assert EventLink.objects.filter(dirty=True).count() == 2
+
+    def user_acts():
+        if action == "restore":
+            assert do_restore_deleted_events(sync.connection(bob)) == 1
+        elif action == "assign_again":
+            sync.assign(first, bob)
+        else:
+            run_export(do_start_export(bob, option="all", by=sync.admin).id, worker_id="page")
+
+    real_send = engine._send_requests
+
+    def send_while_the_user_acts(*args, **kwargs):
+        real_send(*args, **kwargs)
+        user_acts()  # committed after the step planned, before it records
+
+    monkeypatch.setattr(engine, "_send_requests", send_while_the_user_acts)
+    sync.step(bob)
+    monkeypatch.undo()
+    sync.drain(bob)
+    events = sync.events(bob)
+    assert sorted(link_key_of(e) for e in events) == sorted(
+        [f"shiftdesk-{bob.pk}-{first.pk}", f"shiftdesk-{bob.pk}-{second.pk}"]
+    )
+    back = next(e for e in events if link_key_of(e) == f"shiftdesk-{bob.pk}-{first.pk}")
+    assert back["id"] != gone["id"] and "changed" in back["body"]["content"]
+    assert not EventLink.objects.filter(deleted_in_outlook=True).exists()
