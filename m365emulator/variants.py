@@ -57,7 +57,7 @@ SWITCHES: dict[str, dict[str, str]] = {
         "inside, and 'the batch itself fails with a status code of 424 (Failed Dependency)'",
     },
     # Point 5: AADSTS50059 for a client-credentials request on /organizations or /common.
-    "multitenant_50059": {
+    "multitenant_50059": {  # answers of POST /{organizations|common}/oauth2/v2.0/token, client_credentials
         "after_secret_check": "undocumented; the emulator's historic answer: a wrong secret gets AADSTS7000215 "
         "(401) first, so 50059 implies the secret is right",
         "before_secret_check": "undocumented alternative: 50059 comes before the secret is looked at, so it "
@@ -65,10 +65,10 @@ SWITCHES: dict[str, dict[str, str]] = {
     },
     # Point 6: the return from the 'Need admin approval' page's 'Return to the application' link.
     "admin_approval_return": {
-        "consent_required": "entra-docs: the app is told with error=consent_required (AADSTS65001) on the "
-        "redirect URI",
-        "access_denied": "alternative: error=access_denied with AADSTS65004-style description "
-        "(the same as a user pressing Cancel), error_subcode absent",
+        "consent_required": "undocumented; the emulator's historic answer: error=consent_required with "
+        "AADSTS65001 (entra-docs reference-error-codes.md: 'The user or administrator has not consented')",
+        "access_denied": "undocumented alternative: error=access_denied with AADSTS65004 'User declined to "
+        "consent', like a pressed Cancel but without error_subcode=cancel",
     },
 }
 DEFAULTS: dict[str, str] = {

@@ -246,6 +246,12 @@ def user_declined() -> AadError:
     return AadError(65004, "access_denied", "User declined to consent to access the app.", subcode="cancel")
 
 
+def approval_return_declined() -> AadError:
+    """Variant admin_approval_return=access_denied: "Return to the application" from "Need admin approval" comes
+    back like a decline, without the error_subcode=cancel a pressed Cancel carries."""
+    return AadError(65004, "access_denied", "User declined to consent to access the app.")
+
+
 def admin_approval_needed() -> AadError:
     return AadError(90094, "consent_required", "The grant requires admin permission.")
 

@@ -119,6 +119,8 @@ async def _begin(request: Request, kind: str, fill) -> Response:
                 "state": params.get("state"),
                 "response_mode": "query",
                 "created": time.time(),
+                "v2": "/v2.0/"
+                in request.url.path,  # /{tenant}/v2.0/adminconsent answers declines differently
             }
             fill(flow, params, app)
             return _start(request, state, flow)
@@ -320,10 +322,16 @@ async def consent(request: Request) -> Response:
             return _login_page(request, ctx, flow, state)
         directory.flows.pop(ctx, None)
         if action == "return":
+            # "Return to the application without granting consent" on "Need admin approval": Microsoft does not
+            # document what the app receives; variants.admin_approval_return plays both plausible answers.
+            if state.variants.admin_approval_return == "access_denied":
+                return redirect_error(request, flow, aad.approval_return_declined())
             return redirect_error(
                 request, flow, aad.interaction_required_consent(app.client_id, app.display_name)
             )
         if action != "accept":
+            if flow["kind"] == "adminconsent":
+                return _admin_declined(request, flow)
             return redirect_error(request, flow, aad.user_declined())
         if flow["kind"] == "adminconsent":
             directory.grant_admin_consent(user.tenant_id, app)
@@ -333,6 +341,27 @@ async def consent(request: Request) -> Response:
             consent_tenant(user), app.client_id, flow["scopes"], None if for_org else user.oid
         )
         return _issue_code(request, state, flow, user)
+
+
+def _admin_declined(request: Request, flow: dict) -> Response:
+    """An admin declines on the admin-consent page. Documented answers (entra-docs): on /{tenant}/adminconsent
+    `error=permission_denied&error_description=The admin canceled the request` (v2-permissions-and-consent.md,
+    "Request the permissions from a directory admin"); on /{tenant}/v2.0/adminconsent
+    `admin_consent=True&error=consent_required&error_description=AADSTS65004: …` (v2-admin-consent.md,
+    "Error response"), so admin_consent=True alone is not a grant."""
+    if flow.get("v2"):
+        err = aad.AadError(
+            65004, "consent_required", "The resource owner or authorization server denied the request."
+        )
+        params = {
+            "admin_consent": "True",
+            "error": err.error,
+            "error_description": err.description(correlation_id(request)),
+        }
+        return redirect_to_app(request, flow, params)
+    return redirect_to_app(
+        request, flow, {"error": "permission_denied", "error_description": "The admin canceled the request"}
+    )
 
 
 def _admin_consent_step(

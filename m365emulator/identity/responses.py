@@ -168,6 +168,14 @@ def _token(request: Request, state: EmulatorState, form: dict[str, str]) -> dict
     app = find_app(directory, client_id, authority)
     note_request(request.scope, client_id=app.client_id)
     secret = form.get("client_secret") or (basic[1] if basic else None)
+    if (
+        grant_type == "client_credentials"
+        and authority.kind != "tenant"
+        and state.variants.multitenant_50059 == "before_secret_check"
+    ):
+        # Variant: Microsoft does not document whether the secret is checked before AADSTS50059; here it is
+        # not, so a 50059 proves only that the Application ID exists.
+        raise _no_tenant()
     authenticate_client(
         directory,
         app,
@@ -322,11 +330,7 @@ def _client_credentials(state: EmulatorState, app: AppRegistration, authority: A
     ):
         raise aad.invalid_scope(resources[0])
     if authority.kind != "tenant":
-        raise aad.AadError(
-            50059,
-            "invalid_request",
-            "No tenant-identifying information found in either the request or implied by any provided credentials.",
-        )
+        raise _no_tenant()
     tenant_id = authority.tenant.id
     directory: Directory = state.directory
     consented = any(
@@ -345,6 +349,14 @@ def _client_credentials(state: EmulatorState, app: AppRegistration, authority: A
         "ext_expires_in": tokens.ACCESS_TOKEN_LIFETIME,
         "access_token": access,
     }
+
+
+def _no_tenant() -> aad.AadError:
+    return aad.AadError(
+        50059,
+        "invalid_request",
+        "No tenant-identifying information found in either the request or implied by any provided credentials.",
+    )
 
 
 def _fmt(ts: float) -> str:

@@ -32,13 +32,46 @@ def test_an_admin_grants_the_app_for_the_tenant(emulator, world):
     assert redirect_params(response)["code"]
 
 
-def test_an_admin_who_cancels_comes_back_with_access_denied(emulator, world):
+def test_an_admin_who_cancels_comes_back_with_permission_denied(emulator, world):
+    # entra-docs v2-permissions-and-consent.md, "Request the permissions from a directory admin", error response.
     with emulator.http() as admin:
         response = sign_in(
             admin, admin_uri(emulator, cid(world)), "adele@contoso.onmicrosoft.com", "Adele-pw1", "cancel"
         )
     params = redirect_params(response)
+    assert params == {"error": "permission_denied", "error_description": "The admin canceled the request",
+                      "state": "adm-1"}  # fmt: skip
+
+
+def test_an_admin_who_cancels_on_the_v2_endpoint_gets_admin_consent_true_with_an_error(emulator, world):
+    # entra-docs v2-admin-consent.md, "Error response": admin_consent=True alongside error=consent_required.
+    uri = admin_uri(emulator, cid(world)).replace("/adminconsent?", "/v2.0/adminconsent?")
+    with emulator.http() as admin:
+        response = sign_in(admin, uri, "adele@contoso.onmicrosoft.com", "Adele-pw1", "cancel")
+    params = redirect_params(response)
+    assert params["admin_consent"] == "True" and params["error"] == "consent_required"
+    assert params["error_description"].startswith("AADSTS65004") and "tenant" not in params
+
+
+def _approval_return(emulator, world):
+    emulator.control.patch("/tenants/contoso.onmicrosoft.com", json={"users_may_consent": False})
+    with emulator.http() as browser:
+        response = sign_in(
+            browser, auth_uri(emulator, cid(world)), "megan@contoso.onmicrosoft.com", "Megan-pw1", "return"
+        )
+    return redirect_params(response)
+
+
+def test_need_admin_approval_return_default_is_consent_required(emulator, world):
+    params = _approval_return(emulator, world)
+    assert params["error"] == "consent_required" and params["error_description"].startswith("AADSTS65001")
+
+
+def test_need_admin_approval_return_variant_access_denied(emulator, world):
+    emulator.control.patch("/variants", json={"admin_approval_return": "access_denied"}).raise_for_status()
+    params = _approval_return(emulator, world)
     assert params["error"] == "access_denied" and params["error_description"].startswith("AADSTS65004")
+    assert "error_subcode" not in params  # unlike a pressed Cancel
 
 
 def test_a_non_admin_sees_need_admin_approval(emulator, world):

@@ -315,3 +315,24 @@ def test_a_propagation_delay_makes_new_apps_and_secrets_fail_for_a_while(emulato
         emulator.control.patch("/identity/settings", json={"propagation_delay_seconds": -1}).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize(("mode", "wrong_secret_code"), [("after_secret_check", 7000215),
+                                                         ("before_secret_check", 50059)])  # fmt: skip
+def test_50059_before_or_after_the_secret_check_variant(emulator, world, mode, wrong_secret_code):
+    emulator.control.patch("/variants", json={"multitenant_50059": mode}).raise_for_status()
+    with emulator.http() as http:
+        for tenant in ("organizations", "common"):
+            wrong = http.post(token_url(emulator, tenant), data={
+                "client_id": cid(world), "client_secret": "not-the-secret", "grant_type": "client_credentials",
+                "scope": "https://graph.microsoft.com/.default"})  # fmt: skip
+            assert wrong.json()["error_codes"] == [wrong_secret_code]
+            right = http.post(token_url(emulator, tenant), data={
+                "client_id": cid(world), "client_secret": STANDARD_SECRET, "grant_type": "client_credentials",
+                "scope": "https://graph.microsoft.com/.default"})  # fmt: skip
+            assert right.json()["error_codes"] == [50059]
+        # An unknown Application ID is still refused first, whatever the order of the secret check.
+        unknown = http.post(token_url(emulator, "organizations"), data={
+            "client_id": "00000000-0000-0000-0000-00000000dead", "client_secret": "x",
+            "grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"})  # fmt: skip
+        assert unknown.json()["error_codes"] == [700016]
