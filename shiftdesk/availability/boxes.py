@@ -18,17 +18,49 @@ def _local(instant) -> str:
     return instant.astimezone(Site.load().tzinfo).strftime("%b %-d, %Y, %-I:%M %p")
 
 
+NO_CALENDAR = (
+    "No Calendar to Check Free/Busy Status is saved yet: pick one in Manage Account > Calendar Sync "
+    "and save your calendars."
+)
+
+
+def _status(connection: CalendarConnection | None, state: FreeBusyState | None) -> tuple[str, bool]:
+    """(what the Status line says, whether it is a problem), from one source per fact.
+
+    The box shows the Calendar to Check Free/Busy Status from the connection and the status from the
+    refresher's last outcome (FreeBusyState). Those two disagreed right after the first Save Calendars: a
+    refresh that read the connection before the calendar was saved (or ran between Authorize and Save
+    Calendars) had stored "No Calendar ... is saved yet", and the box showed that beside the calendar just
+    saved until the next refresh. Whether a calendar is chosen is the connection's fact alone, so it is
+    decided from the connection here; an outcome about a missing calendar while one is chosen is outdated
+    and reads as "not read yet" (the save made the refresh due).
+    """
+    if connection is None or not connection.freebusy_calendar_id:
+        return NO_CALENDAR, connection is not None
+    if state is None or (
+        state.status == FreeBusyState.Status.ERROR and state.reason.startswith("No Calendar to Check")
+    ):
+        return (
+            f"Busy times from “{connection.freebusy_calendar_name}” have not been read yet; they are read "
+            "within a minute (or press Refresh now).",
+            False,
+        )
+    return state.describe(), state.status != FreeBusyState.Status.OK
+
+
 def freebusy_box(request: HttpRequest) -> dict:
     """For the logged-in user about themselves only."""
     user = request.user
     connection = CalendarConnection.objects.filter(user=user).first() if user.is_authenticated else None
     state = FreeBusyState.objects.filter(user=user).first() if user.is_authenticated else None
     outlook = connection is not None  # Outlook through OAuth 2, or Exchange through Password Authentication
+    status_text, problem = _status(connection, state)
     return {
         "outlook": outlook,
         "connection": connection,
         "state": state,
-        "status_text": state.describe() if state else "Busy times have not been read from Outlook yet.",
+        "status_text": status_text,
+        "problem": problem,
         "last_refreshed": _local(state.last_refreshed_at) if state else "",
         "interval_count": BusyInterval.objects.filter(user=user).count() if outlook else 0,
         "subjects_form": ShowSubjectsForm(initial={"show_subjects": bool(state and state.show_subjects)}),

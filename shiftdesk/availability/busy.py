@@ -32,6 +32,7 @@ class Busy:
     severity: str  # "unavailable" | "warning"
     label: str  # the subject if the user allows it, else "busy" (or "tentative")
     show_as: str
+    subject: str = ""  # "" when the user keeps subjects to themselves (or the meeting is private)
 
     def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
         return self.start < end and start < self.end
@@ -56,7 +57,7 @@ def busy_by_user(
         severity = settings.severity(show_as)
         if severity is not None:
             label = subject or ("busy" if severity == "unavailable" else "tentative")
-            found[user_id].append(Busy(user_id, b_start, b_end, severity, label, show_as))
+            found[user_id].append(Busy(user_id, b_start, b_end, severity, label, show_as, subject))
     return found
 
 
@@ -71,8 +72,19 @@ def _span(start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
     return f"{first}–{b:%-I:%M %p}" if a.date() == b.date() else f"{first} – {b:%a %b %-d, %-I:%M %p}"
 
 
+# Outlook's showAs in words, for a warning that has no subject to show ("busy in Outlook: busy" said nothing).
+SHOW_AS_WORDS = {
+    "busy": "busy",
+    "tentative": "tentatively busy",
+    "oof": "out of office",
+    "workingElsewhere": "working elsewhere",
+    "unknown": "busy",
+}
+
+
 def outlook_conflicts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
-    """The conflict source: each busy interval during the shift ("busy in Outlook: <subject or busy>"),
+    """The conflict source: each busy interval during the shift ("busy in Outlook: <subject>", or what Outlook
+    says they are, e.g. "out of office in Outlook", when the subject is not shared),
     each tentative one, and stale busy data (the person may be busy; Outlook cannot currently tell)."""
     ids = [u.pk for u in users]
     names = {u.pk: str(u) for u in users}
@@ -82,14 +94,13 @@ def outlook_conflicts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
         for busy in intervals:
             word = "busy" if busy.severity == "unavailable" else "tentative"
             kind = KIND_BUSY if busy.severity == "unavailable" else KIND_TENTATIVE
-            found.append(
-                Conflict(
-                    kind=kind,
-                    user_id=user_id,
-                    shift_id=shift.pk,
-                    message=f"{names[user_id]} is {word} in Outlook: {busy.label} ({_span(busy.start, busy.end, tz)}).",
-                )
-            )
+            span = _span(busy.start, busy.end, tz)
+            if busy.subject:
+                message = f"{names[user_id]} is {word} in Outlook: {busy.subject} ({span})."
+            else:
+                said = SHOW_AS_WORDS.get(busy.show_as, word)
+                message = f"{names[user_id]} is {said} in Outlook, {span} (subject not shared)."
+            found.append(Conflict(kind=kind, user_id=user_id, shift_id=shift.pk, message=message))
     for user_id, state in states_by_user(ids).items():
         if state.status == FreeBusyState.Status.STALE:
             found.append(

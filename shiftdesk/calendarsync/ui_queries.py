@@ -8,6 +8,7 @@ the same answer as an id that does not exist, so ids cannot be probed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -19,7 +20,8 @@ from shiftdesk.accounts.models import User
 from shiftdesk.calendarsync import exports
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, SyncLogEntry
 from shiftdesk.calendarsync.providers import get_backend
-from shiftdesk.scheduling.models import Site
+from shiftdesk.scheduling.models import Shift, Site
+from shiftdesk.scheduling.seam import shift_title
 
 Status = CalendarConnection.Status
 RECENT_LOG_ENTRIES = 20
@@ -149,9 +151,36 @@ def pending_count(connection: CalendarConnection) -> int:
 
 
 def recent_log(connection: CalendarConnection) -> list[SyncLogEntry]:
-    return list(
+    """The latest log lines, each with `shift_label`: the shift's name and local time, as people know it
+    (the log keeps only the shift's id, which means nothing to a user). Two queries whatever the length."""
+    entries = list(
         SyncLogEntry.objects.filter(connection=connection).order_by("-at", "-id")[:RECENT_LOG_ENTRIES]
     )
+    labels = shift_labels({e.shift_ref for e in entries if e.shift_ref is not None})
+    for entry in entries:
+        entry.shift_label = (
+            "—" if entry.shift_ref is None else labels.get(entry.shift_ref, "A shift that no longer exists")
+        )
+    return entries
+
+
+def shift_label(shift: Shift, tz: Any) -> str:
+    """The shift as people know it, in the site's time zone: "Reference Desk - Reference, Mon Mar 2, 9:00 AM – 1:00 PM"."""
+    start, end = shift.start.astimezone(tz), shift.end.astimezone(tz)
+    when = f"{start:%a %b} {start.day}, {_clock(start)} – {_clock(end)}"
+    return f"{shift_title(shift.position.name, shift.schedule.name)}, {when}"
+
+
+def _clock(moment) -> str:
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def shift_labels(shift_ids: set[int]) -> dict[int, str]:
+    if not shift_ids:
+        return {}
+    tz = Site.load().tzinfo
+    shifts = Shift.objects.filter(pk__in=shift_ids).select_related("position", "schedule")
+    return {shift.pk: shift_label(shift, tz) for shift in shifts}
 
 
 def deleted_in_outlook(connection: CalendarConnection) -> list[EventLink]:
@@ -163,10 +192,28 @@ def deleted_in_outlook(connection: CalendarConnection) -> list[EventLink]:
     )
 
 
+# How a user connects through each provider, in the words of the boxes on the Calendar Sync tab.
+CONNECT_WAYS = {
+    "microsoft": "Authorize with Microsoft Account in the OAuth2 Authorization box above",
+    "exchange": "save your Exchange server and password in the Password Authentication box above",
+}
+
+
 def export_unavailable_reason(connection: CalendarConnection | None) -> str:
     """Why Run the Export cannot run for this connection, in words for the user; '' when it can."""
     if connection is None:
-        return "Authorize ShiftDesk with your Outlook calendar first (OAuth2 Authorization box above)."
+        # Point only at a way in that is open: with Azure AD OAuth 2 disabled, the OAuth2 Authorization box
+        # says it is unavailable, so sending the user there would be a dead end.
+        off = integration_disabled_reasons()
+        ways = [
+            way for name, way in CONNECT_WAYS.items() if name in settings.SYNC_PROVIDERS and name not in off
+        ]
+        if not ways:
+            return (
+                "Calendar Sync is not enabled on this ShiftDesk system, so there is no calendar to export to "
+                "yet. Please contact your ShiftDesk admin."
+            )
+        return f"Connect your calendar first: {' or '.join(ways)}."
     if not connection.calendars_chosen:
         return "Choose a Calendar to Sync shifts with and click Save Calendars first."
     if connection.status == Status.NEEDS_REAUTHORIZATION:

@@ -65,7 +65,9 @@ def test_it_says_only_busy_when_the_user_keeps_subjects_private(bob, alice, shif
     busy(bob, shift, subject="")
     with pytest.raises(ConflictError) as caught:
         do_assign_staff(shift, bob, by=alice)
-    assert "busy in Outlook: busy (" in caught.value.conflicts[0].message
+    message = caught.value.conflicts[0].message
+    assert "Bob Staff is busy in Outlook, " in message and "(subject not shared)" in message
+    assert "busy in Outlook: busy" not in message  # issue 14: a useful word instead
 
 
 @pytest.mark.parametrize("show_as", ["busy", "oof", "workingElsewhere"])
@@ -127,7 +129,7 @@ def test_the_assign_page_shows_the_outlook_warning(bob, alice, client, shift):
     client.force_login(alice)
     response = client.post(f"/shifts/{shift.pk}/assign/", {"staff": bob.email})
     assert response.status_code == 409
-    assert "busy in Outlook: busy" in response.content.decode()
+    assert "busy in Outlook, " in response.content.decode()
     response = client.post(
         f"/shifts/{shift.pk}/assign/", {"staff": bob.email, "override_conflicts": "on", "confirming": "1"}
     )

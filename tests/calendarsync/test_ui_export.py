@@ -42,7 +42,7 @@ def test_it_uses_the_faqs_labels_exactly(bob_client, bob):
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
-        (lambda user: None, "Authorize ShiftDesk with your Outlook calendar first"),
+        (lambda user: None, "Connect your calendar first"),
         (lambda user: make_connection(user, calendar=""), "Choose a Calendar to Sync shifts with"),
         (
             lambda user: make_connection(user, status=CalendarConnection.Status.NEEDS_REAUTHORIZATION),

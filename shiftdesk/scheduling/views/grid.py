@@ -199,7 +199,7 @@ def _unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResp
     said = f"Unassigned {user} from {shift.position}."
     if _is_htmx(request):
         undo = Person(user.pk, str(user), user.email)
-        return _cell(request, shift, site, CellNote(status=said + " Undo is next to the shift.", undo=undo))
+        return _cell(request, shift, site, CellNote(status=said, undo=undo))
     messages.success(request, said)
     return redirect(safe_next(request, shift_grid_url(shift, site)))
 
