@@ -186,6 +186,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "MICROSOFT_GRAPH_URL": emulator_url,
         "MICROSOFT_CA_BUNDLE": str(emulator_dir / "ca.pem"),
         "SHIFTDESK_PUBLIC_URL": web_url,
+        # The demo is not production: DEBUG on (settings.py defaults it off) lets it run with the demo's keys.
+        "DEBUG": os.environ.get("DEBUG", "true"),
         # The emulator's EWS is on 127.0.0.1, a loopback address Password Authentication refuses unless listed.
         "EXCHANGE_ALLOWED_HOSTS": "127.0.0.1,::1",
     }

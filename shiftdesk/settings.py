@@ -5,8 +5,10 @@ Every setting a deployment may change is read here and nowhere else (style.md, h
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -32,14 +34,47 @@ def envint(name: str, default: str) -> int:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "demo-only-secret-key-change-me-in-production-0123456789")
-DEBUG = envbool("DEBUG", "true")
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
-# The absolute URL users reach ShiftDesk at. The OAuth Redirect URL shown in Admin > Integrations is built
-# from it, so it must be exactly what the admin registers with Microsoft.
+
+# The demo's key is public (it is in this file): with DEBUG off the system check in shiftdesk/ops/checks.py
+# refuses to start while it is in use, and while SHIFTDESK_ENCRYPTION_KEYS is empty.
+DEMO_SECRET_KEY = "demo-only-secret-key-change-me-in-production-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
+# Former SECRET_KEYs, comma-separated: sessions, password-reset links and (through crypto.py) secrets at rest
+# made with them stay valid until they are removed from here (README: "After a leak").
+SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS")
+# Off unless set: production is the default, the demo (dev.py) and the tests turn it on.
+DEBUG = envbool("DEBUG", "false")
+
+# The absolute URL users reach ShiftDesk at. The OAuth Redirect URL shown in Admin > Integrations and every
+# link in an email (password reset, invitations, reauthorization notices) are built from it, never from the
+# request's Host header.
 PUBLIC_BASE_URL = os.environ.get("SHIFTDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
+# The public URL's host, plus any other names the site is reached by (ALLOWED_HOSTS, comma-separated, e.g.
+# an internal name). With DEBUG on, the local names the demo and browser tests use. /healthz answers on any
+# Host (shiftdesk/ops/middleware.py): load balancers probe by address.
+ALLOWED_HOSTS = [urlsplit(PUBLIC_BASE_URL).hostname or "localhost", *envlist("ALLOWED_HOSTS")]
+if DEBUG:
+    ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+# --- HTTPS ------------------------------------------------------------------------------------------------------
+# Behind a reverse proxy that terminates TLS, name the header it sets, e.g. SECURE_PROXY_SSL_HEADER=
+# X-Forwarded-Proto (the value it must carry is "https"). Only set it when the proxy always sets or overwrites
+# that header: otherwise a client could claim https itself.
+_proxy_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None
+)
+# Redirect http to https; on by default when the public URL is https.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(PUBLIC_BASE_URL.startswith("https://")))
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+# HSTS: off unless set (browsers remember it for SECURE_HSTS_SECONDS: turn it on once https works).
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -55,17 +90,23 @@ INSTALLED_APPS = [
     "shiftdesk.exchange",
     "shiftdesk.feeds",
     "shiftdesk.availability",
+    "shiftdesk.ops",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    "shiftdesk.ops.middleware.HealthzMiddleware",  # first: answers /healthz before Host checks and redirects
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files from STATIC_ROOT (collectstatic), DEBUG off
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "shiftdesk.ops.middleware.UndecryptableNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lockout into the "Too many attempts" page (429)
 ]
 
 ROOT_URLCONF = "shiftdesk.urls"
@@ -82,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shiftdesk.accounts.context_processors.navigation",
+                "shiftdesk.ops.context_processors.undecryptable_secrets",
             ],
         },
     },
@@ -118,6 +160,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username/address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "shiftdesk.accounts.throttle.ThrottlingBackend",  # axes' AxesStandaloneBackend
+    "django.contrib.auth.backends.ModelBackend",
+]
+# --- Login and password-reset throttling (django-axes) ---------------------------------------------------------
+# After SHIFTDESK_LOGIN_FAILURE_LIMIT failed logins or password-reset requests for one email address from one
+# client address, both are refused for SHIFTDESK_LOGIN_COOLOFF_MINUTES (shiftdesk/accounts/throttle.py). By
+# address and email together: one user's typos never lock out a whole library behind one NAT address. An admin unlocks early with Unlock in Admin > Accounts or
+# `manage.py axes_reset_username EMAIL`.
+AXES_FAILURE_LIMIT = envint("SHIFTDESK_LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("SHIFTDESK_LOGIN_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "shiftdesk.accounts.throttle.username_of"
+AXES_LOCKOUT_CALLABLE = "shiftdesk.accounts.throttle.lockout_response"
+AXES_VERBOSE = False  # its log lines would name the email address of every attempt
+# The client address is REMOTE_ADDR (no X-Forwarded-For parsing: a client could forge it). Behind a reverse
+# proxy every client has the proxy's address, so the lockout is then per email address.
+
 PASSWORD_HASHERS = (
     ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests only: 100x faster user creation
     if envbool("SHIFTDESK_FAST_PASSWORD_HASHER", "false")
@@ -131,10 +193,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "shiftdesk" / "static"]
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("SHIFTDESK_STATIC_ROOT", VAR_DIR / "static"))  # `manage.py collectstatic`
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ShiftDesk <shiftdesk@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# For EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (production):
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "587")
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "true")  # STARTTLS on EMAIL_PORT
+EMAIL_TIMEOUT = 30
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"  # the OAuth callback is a top-level GET from Microsoft: Lax cookies arrive
@@ -158,8 +229,13 @@ CONTENT_SECURITY_POLICY = {
 # --- Secrets at rest -------------------------------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes), comma-separated, newest first: MultiFernet encrypts with the first
 # and decrypts with any, so a key is rotated by prepending a new one and running `manage.py rotate_keys`.
-# Without the variable a key is derived from SECRET_KEY: fine for the demo, not for production.
-SHIFTDESK_ENCRYPTION_KEYS = [k for k in os.environ.get("SHIFTDESK_ENCRYPTION_KEYS", "").split(",") if k]
+# Without the variable a key is derived from SECRET_KEY: fine for the demo; with DEBUG off it is an error.
+# Keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS always decrypt too (never encrypt when keys are set),
+# so a database from before the variable was set, or from before SECRET_KEY changed, keeps working until
+# rotate_keys has moved it onto the newest key (lib/crypto.py).
+SHIFTDESK_ENCRYPTION_KEYS = envlist("SHIFTDESK_ENCRYPTION_KEYS")
+# Workers (syncworker, refreshbusy) record a heartbeat; Integration Status warns when none was seen this long.
+SHIFTDESK_HEARTBEAT_STALE_SECONDS = envint("SHIFTDESK_HEARTBEAT_STALE_SECONDS", "300")
 
 # --- Microsoft identity platform and Graph -----------------------------------------------------------------
 # Production defaults are Microsoft's hosts; the demo and tests point them at m365emulator.
@@ -234,5 +310,6 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # an INFO line per login; lockouts come as WARNING
     },
 }

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shiftdesk.accounts.models import User
+from shiftdesk.accounts.passwords import send_invitation
 from shiftdesk.scheduling import seam
 from shiftdesk.scheduling.models import Assignment, Site
 from shiftdesk.scheduling.seam import CalendarChange, ChangeKind
@@ -31,7 +32,8 @@ def _check_email(email: str, *, exclude_pk: int | None = None) -> str:
 def do_create_user(
     *, email: str, first_name: str, last_name: str, role: str, password: str | None, by: User | None
 ) -> User:
-    """Create an account. Without a password the user sets one through "Forgot your password?"."""
+    """Create an account. Without a password the user is emailed an invitation with a link to set one (after
+    the transaction commits); "Forgot your password?" works for them too (accounts/passwords.py)."""
     email = _check_email(email)
     if role not in User.Role.values:
         raise ValidationError({"role": "Choose Admin or Regular."})
@@ -45,6 +47,8 @@ def do_create_user(
     else:
         user.set_unusable_password()
     user.save()
+    if not password:
+        transaction.on_commit(lambda: send_invitation(user, by=by))
     return user
 
 

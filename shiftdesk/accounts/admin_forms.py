@@ -30,5 +30,5 @@ class UserForm(forms.Form):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Optional. Without one, the user sets it with “Forgot your password?” on the login page.",
+        help_text="Optional. Without one, the user is emailed a link to set it, and can also use “Forgot your password?” on the login page.",
     )

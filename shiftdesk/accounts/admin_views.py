@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from shiftdesk.accounts import actions
+from shiftdesk.accounts import actions, throttle
 from shiftdesk.accounts.admin_forms import UserForm
 from shiftdesk.accounts.models import User
 from shiftdesk.accounts.permissions import system_admin_required
@@ -71,7 +71,8 @@ def admin_account_create(request: HttpRequest) -> HttpResponse:
             except ValidationError as e:
                 add_action_errors(form, e)
             else:
-                messages.success(request, f"Created the account of {user.email}.")
+                invited = "" if data["password"] else " They were emailed a link to set their password."
+                messages.success(request, f"Created the account of {user.email}.{invited}")
                 return redirect("admin_accounts")
     else:
         form = UserForm()
@@ -122,10 +123,11 @@ def admin_account_edit(request: HttpRequest, user_id: int) -> HttpResponse:
             }
         )
     upcoming = account.assignments.filter(shift__end__gt=timezone.now()).count()
+    locked_out = bool(throttle.locked_out_emails([account.email]))
     return render(
         request,
         "accounts/admin_account_form.html",
-        {"form": form, "account": account, "upcoming": upcoming},
+        {"form": form, "account": account, "upcoming": upcoming, "locked_out": locked_out},
         status=400 if form.is_bound else 200,
     )
 
@@ -153,3 +155,13 @@ def admin_account_activate(request: HttpRequest, user_id: int) -> HttpResponse:
     actions.do_activate_user(account, by=request.user)
     messages.success(request, f"Activated {account.email}.")
     return redirect("admin_accounts")
+
+
+@system_admin_required
+@require_POST
+def admin_account_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Unlock: forget the failed logins and reset requests that locked this account out (accounts/throttle.py)."""
+    account = get_account_for_user(request.user, user_id)
+    throttle.unlock(account.email)
+    messages.success(request, f"Unlocked {account.email}: they can log in and reset their password again.")
+    return redirect("admin_account_edit", account.pk)

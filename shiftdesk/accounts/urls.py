@@ -1,12 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from shiftdesk.accounts import admin_views, views
+from shiftdesk.accounts import admin_views, passwords, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", passwords.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
@@ -29,6 +29,9 @@ urlpatterns = [
         "admin/accounts/<int:user_id>/deactivate/",
         admin_views.admin_account_deactivate,
         name="admin_account_deactivate",
+    ),
+    path(
+        "admin/accounts/<int:user_id>/unlock/", admin_views.admin_account_unlock, name="admin_account_unlock"
     ),
     path(
         "admin/accounts/<int:user_id>/activate/",

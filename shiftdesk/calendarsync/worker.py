@@ -30,6 +30,7 @@ from shiftdesk.calendarsync.exports import run_queued_exports
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 from shiftdesk.calendarsync.providers import get_backend
 from shiftdesk.calendarsync.providers.base import ProviderError
+from shiftdesk.ops import heartbeat
 
 log = logging.getLogger("shiftdesk.calendarsync.worker")
 Status = CalendarConnection.Status
@@ -171,6 +172,7 @@ def sweep(worker_id: str) -> None:
     enqueue_verifications()
     run_queued_exports(worker_id)
     refresh_idle_connections()
+    heartbeat.beat("syncworker", worker_id)  # Integration Status warns when no worker beat for minutes
 
 
 class Worker:

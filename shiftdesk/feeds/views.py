@@ -27,7 +27,8 @@ def feed_url(token: str) -> str:
 def feed_box_context(request: HttpRequest) -> dict:
     """Manage Account > Calendar Sync: the iCal feed box of the logged-in user."""
     feed = actions.do_get_or_create_feed_token(request.user)
-    return {"feed_url": feed_url(feed.token), "feed": feed}
+    # An empty token is one no configured key decrypts (lib/crypto.py): no URL to show until Regenerate URL.
+    return {"feed_url": feed_url(feed.token) if feed.token else "", "feed": feed}
 
 
 @require_http_methods(["GET", "HEAD"])

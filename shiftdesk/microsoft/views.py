@@ -224,6 +224,14 @@ def callback(request: HttpRequest) -> HttpResponse:
     admin_state = request.session.get(SESSION_ADMIN_CONSENT_KEY)
     if admin_state and request.GET.get("state") == admin_state and request.user.is_system_admin:
         return _admin_consent_result(request)
+    # Compare the state before anything touches the pending flow: a request that is not the answer to this
+    # session's flow (a stray or forged one, e.g. an <img> on another site) must not discard it, or the user's
+    # real answer, arriving next, would find no flow and fail.
+    pending = request.session.get(auth.SESSION_FLOW_KEY) or {}
+    expected = str((pending.get("flow") or {}).get("state") or "")
+    if not expected or not secrets.compare_digest(expected, request.GET.get("state", "")):
+        messages.error(request, identity.STATE_MESSAGE)
+        return redirect("calendar_sync")
     previous = sync_actions.previous_connection(request.user)
     try:
         connection = auth.complete_authorization(request, request.GET.dict())

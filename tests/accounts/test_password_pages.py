@@ -31,7 +31,7 @@ def test_it_says_the_same_for_an_unknown_address(client, db, mailoutbox):
 
 def test_it_changes_the_password_on_the_manage_account_tab(bob_client, bob):
     page = bob_client.get("/account/password/").content.decode()
-    assert 'class="active">Password</a>' in page
+    assert 'aria-current="page">Password</a>' in page
     response = bob_client.post(
         "/account/password/",
         {

@@ -27,6 +27,7 @@ from shiftdesk.availability.refresh import (
     enroll_connected_users,
     refresh_busy_for_users,
 )
+from shiftdesk.ops import heartbeat
 
 
 def refresh_pass(*, connections: int = CONNECTIONS, threads: int = 4, limit: int = 500) -> tuple[int, int]:
@@ -87,6 +88,7 @@ class Command(BaseCommand):
         while True:
             if not once:
                 close_old_connections()  # a long-running worker drops broken or too-old connections
+                heartbeat.beat("refreshbusy")  # Integration Status warns when no refresher beat for minutes
             started = time.monotonic()
             refreshed, attempted = refresh_pass(connections=connections, threads=threads)
             if attempted:
