@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,11 +29,22 @@ def main(argv: list[str] | None = None) -> int:
         "--hostname", action="append", default=[], help="extra host name for the certificate (repeatable)"
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--control-token",
+        default=os.environ.get("M365EMULATOR_CONTROL_TOKEN", ""),
+        help="required to serve on a non-loopback address: every control API request (/_emulator) must then "
+        "send it in the X-Emulator-Control-Token header (env M365EMULATOR_CONTROL_TOKEN)",
+    )
     args = parser.parse_args(argv)
     return serve_command(args)
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    if not is_loopback_address(args.host) and not args.control_token:
+        # The control API resets and seeds the whole world: on an address others can reach, only with a token.
+        print(f"m365emulator: refusing to serve on {args.host}, which is not a loopback address, without "
+              "--control-token (the control API would be open to the network)", file=sys.stderr)  # fmt: skip
+        return 2
     state_dir = Path(args.state_dir)
     extra = tuple(args.hostname) + ((args.host,) if args.host not in ("0.0.0.0", "::") else ())  # noqa: S104
     tls = ensure_tls(state_dir, extra)
@@ -48,7 +61,12 @@ def serve_command(args: argparse.Namespace) -> int:
     print(f"m365emulator: CA certificate {tls.ca_file.resolve()}", flush=True)
     print(f"m365emulator: authority e.g. {state.base_url}/common ; Graph {state.base_url}/v1.0", flush=True)
     uvicorn.run(
-        build_app(state, own_process=True),
+        build_app(
+            state,
+            own_process=True,
+            control_hosts=(*args.hostname, shown_host),
+            control_token=args.control_token,
+        ),
         host=args.host,
         port=args.port,
         ssl_certfile=str(tls.cert_file),
@@ -58,6 +76,15 @@ def serve_command(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
     )
     return 0
+
+
+def is_loopback_address(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: whatever it resolves to, treat it as reachable
 
 
 if __name__ == "__main__":

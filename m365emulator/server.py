@@ -66,14 +66,20 @@ class RequestLogMiddleware:
                 self.state.dirty = True
 
 
-def _surface_routes(state: EmulatorState) -> list:
+def _surface_routes(
+    state: EmulatorState, control_hosts: tuple[str, ...] = (), control_token: str = ""
+) -> list:
     """Every surface in the contract's routing order: fixed prefixes before the /{tenant}/... routes."""
+    from starlette.routing import Router
+
     from m365emulator.control import routes as control_routes
+    from m365emulator.control.guard import ControlGuard
     from m365emulator.ews.urls import routes as ews_routes
     from m365emulator.identity.urls import routes as identity_routes
     from m365emulator.portal.urls import routes as portal_routes
 
-    routes: list = [Mount("/_emulator", routes=control_routes), Mount("/portal", routes=portal_routes)]
+    control = ControlGuard(Router(control_routes), state, hosts=control_hosts, token=control_token)
+    routes: list = [Mount("/_emulator", app=control), Mount("/portal", routes=portal_routes)]
     routes += _graph_side_routes()
     routes += ews_routes
     routes.append(Route("/", _home))
@@ -102,9 +108,17 @@ async def _server_error(request: Request, exc):
     return JSONResponse({"error": "server_error", "error_description": "Internal emulator error."}, 500)
 
 
-def build_app(state: EmulatorState, *, own_process: bool = False) -> Starlette:
+def build_app(
+    state: EmulatorState,
+    *,
+    own_process: bool = False,
+    control_hosts: tuple[str, ...] = (),
+    control_token: str = "",
+) -> Starlette:
     """`own_process`: the emulator is the whole process (the CLI), so it may manage the garbage collector;
-    not when it runs on a thread inside a test process."""
+    not when it runs on a thread inside a test process. `control_hosts`: host names besides loopback the
+    control API answers on; `control_token`: the token it then requires (control/guard.py)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         saver = asyncio.create_task(_save_periodically(state)) if state.state_dir else None
@@ -122,7 +136,7 @@ def build_app(state: EmulatorState, *, own_process: bool = False) -> Starlette:
                     await saver
             state.save_to_disk()
 
-    routes = _surface_routes(state)
+    routes = _surface_routes(state, control_hosts, control_token)
     app = EmulatorApp(
         state,
         fast_mounts=[r for r in routes if isinstance(r, Mount) and r.path == "/v1.0"],
