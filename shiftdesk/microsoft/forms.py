@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from django import forms
+from django.utils import timezone
 
 from shiftdesk.microsoft import identity
 from shiftdesk.microsoft.identity import AccountType
@@ -57,6 +58,14 @@ def parse_certificate(data: bytes) -> ParsedCertificate:
     )
 
 
+# Microsoft's portal (and the emulator's) offers "Recommended: 180 days (6 months)" first, up to 24 months.
+PORTAL_DEFAULT_SECRET_DAYS = 180
+
+
+def portal_default_secret_expiry() -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=PORTAL_DEFAULT_SECRET_DAYS)
+
+
 class AzureADSettingsForm(forms.Form):
     """Admin > Integrations > Azure AD OAuth 2. Labels are the seed's."""
 
@@ -74,9 +83,12 @@ class AzureADSettingsForm(forms.Form):
     )
     secret_expires_on = forms.DateField(
         label="Client Secret: Expires",
+        # Required with a secret (clean()); not with a certificate only, whose date comes from the file.
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Optional. ShiftDesk warns admins 30 days before this date.",
+        help_text="The Expires date the portal shows for the secret under Certificates & secrets. Prefilled with "
+        "the portal's default (180 days from today; the portal allows at most 24 months). ShiftDesk warns "
+        "admins 30 days before it.",
     )
     account_type = forms.ChoiceField(label="Supported Account Type", choices=AccountType.choices)
     tenant_id = forms.CharField(
@@ -105,7 +117,9 @@ class AzureADSettingsForm(forms.Form):
             "initial",
             {
                 "application_id": stored.application_id,
-                "secret_expires_on": stored.secret_expires_on,
+                # The portal's default lifetime when nothing is stored yet, so the 30-day warning works
+                # even for an admin who accepts the default there and here.
+                "secret_expires_on": stored.secret_expires_on or portal_default_secret_expiry(),
                 "account_type": stored.account_type,
                 "tenant_id": stored.tenant_id,
                 "enabled": ENABLED if stored.enabled else DISABLED,
@@ -174,6 +188,14 @@ class AzureADSettingsForm(forms.Form):
         )
         if not has_credential and "client_secret" not in self.errors:
             self.add_error("client_secret", "Enter the Client Secret Value.")
+        uses_secret = bool(data.get("client_secret") or self.stored.has_secret) and not (
+            self.parsed_certificate or keeps_certificate
+        )
+        if uses_secret and not data.get("secret_expires_on") and "secret_expires_on" not in self.errors:
+            self.add_error(
+                "secret_expires_on",
+                "Enter the secret's Expires date as the portal shows it: ShiftDesk warns 30 days before it.",
+            )
         return data
 
     # --- what would be saved -------------------------------------------------------------------------------

@@ -197,3 +197,35 @@ def test_the_calendar_sync_tab_answers_to_the_faqs_outlook_exchange(bob_client):
     tab = re.search(r'<a href="/account/calendar-sync/"[^>]*>(.*?)</a>', html, re.S).group(1)
     text = re.sub(r"<[^>]+>", "", tab)
     assert "Calendar Sync" in text and "Outlook/Exchange" in text
+
+
+# --- Client Secret: Expires ----------------------------------------------------------------------------------
+
+
+def test_the_secret_expiry_is_prefilled_with_the_portals_default(admin_client_for_alice):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    html = admin_client_for_alice.get(reverse("admin_integrations")).content.decode()
+    field = re.search(r'<input[^>]*name="secret_expires_on"[^>]*>', html).group(0)
+    default = timezone.localdate() + dt.timedelta(days=180)  # the portal's "Recommended: 180 days"
+    assert f'value="{default.isoformat()}"' in field
+
+
+def test_a_secret_cannot_be_saved_without_its_expiry(admin_client_for_alice):
+    from shiftdesk.microsoft.models import AzureADSettings
+
+    response = admin_client_for_alice.post(
+        reverse("azure_ad_settings"),
+        {
+            "application_id": "11111111-2222-3333-4444-555555555555",
+            "client_secret": "abc8Q~" + "v" * 34,
+            "secret_expires_on": "",
+            "account_type": "multi_personal",
+            "enabled": "enabled",
+        },
+    )
+    assert response.status_code == 400
+    assert "Enter the secret&#x27;s Expires date as the portal shows it" in response.content.decode()
+    assert not AzureADSettings.objects.exists()

@@ -14,7 +14,7 @@ def form(app_id: str, **overrides) -> dict:
     data = {
         "application_id": app_id,
         "client_secret": SECRET,
-        "secret_expires_on": "",
+        "secret_expires_on": "2030-01-31",  # required with a secret (issue 14)
         "account_type": "multi_personal",
         "tenant_id": "",
         "enabled": "enabled",
@@ -53,17 +53,37 @@ def test_it_shows_the_box_with_the_seed_fields_and_the_redirect_url(alice_client
     assert 'data-toggle-target="#azure-tenant-row"' in page
 
 
-def test_it_saves_and_enables_when_microsoft_accepts_the_secret(alice_client, emulator, app_id):
+def test_it_saves_and_enables_when_microsoft_accepts_the_application_id(alice_client, emulator, app_id):
+    # A multi-tenant type reaches AADSTS50059, which proves the Application ID only: the box says so honestly.
     response = alice_client.post(URL, form(app_id, secret_expires_on="2030-01-31"))
     assert response.status_code == 302
     saved = AzureADSettings.load()
     assert saved.application_id == app_id and saved.enabled and saved.is_active
     assert saved.client_secret == SECRET and saved.secret_last4 == SECRET[-4:]
-    assert saved.verified_at is not None
+    assert saved.verified_at is None and saved.app_id_accepted_at is not None
     page = alice_client.get("/admin/integrations/").content.decode()
-    assert "Microsoft accepted the Application ID" in page
+    assert "Application ID accepted; Microsoft will check the secret at the first authorization." in page
+    assert "Microsoft accepted the Application ID and credentials" not in page
     assert "A secret is stored" in page and SECRET[-4:] in page and "Jan. 31, 2030" in page
     assert SECRET not in page
+
+
+@pytest.mark.parametrize("order", ["after_secret_check", "before_secret_check"])
+def test_a_wrong_secret_is_never_called_verified_whatever_the_order_of_50059(
+    alice_client, emulator, app_id, order
+):
+    emulator.control.patch("/variants", json={"multitenant_50059": order}).raise_for_status()
+    response = alice_client.post(URL, form(app_id, client_secret="wrong8Q~secretvalue-0000000000000000000"))
+    if order == "after_secret_check":
+        assert response.status_code == 400 and "App ID or Secret is incorrect" in response.content.decode()
+        assert not AzureADSettings.objects.exists()
+    else:  # Microsoft cannot tell: saved, but only the Application ID is called accepted
+        assert response.status_code == 302
+        saved = AzureADSettings.load()
+        assert saved.verified_at is None and saved.app_id_accepted_at is not None
+        page = alice_client.get("/admin/integrations/").content.decode()
+        assert "Microsoft will check the secret at the first authorization" in page
+        assert "Microsoft last accepted these credentials" not in page
 
 
 def test_a_wrong_secret_says_app_id_or_secret_is_incorrect_and_saves_nothing(alice_client, emulator, app_id):
@@ -102,13 +122,17 @@ def test_an_unknown_tenant_says_tenant_not_found(alice_client, emulator, app_id)
     assert not AzureADSettings.objects.exists()
 
 
-def test_single_directory_with_its_tenant_gets_an_app_token(alice_client, emulator, app_id):
+def test_single_directory_with_its_tenant_gets_an_app_token(alice_client, alice, emulator, app_id):
     response = alice_client.post(
         URL, form(app_id, account_type="single", tenant_id="contoso.onmicrosoft.com")
     )
     assert response.status_code == 302
     saved = AzureADSettings.load()
     assert saved.tenant_id == "contoso.onmicrosoft.com" and saved.tenant_segment == "contoso.onmicrosoft.com"
+    # A token proves the secret too: verified at once, by the admin who saved.
+    assert saved.verified_at is not None and saved.verified_by == alice and saved.verified_via == "check"
+    page = alice_client.get("/admin/integrations/").content.decode()
+    assert "Microsoft last accepted these credentials" in page and "Save Settings by" in page
 
 
 def test_a_single_tenant_app_saved_as_multi_tenant_gets_a_clear_message(alice_client, emulator):

@@ -45,6 +45,7 @@ def test_nothing_secret_is_stored_in_clear_or_logged_or_rendered(
             {
                 "application_id": app_id,
                 "client_secret": SECRET,
+                "secret_expires_on": "2030-01-31",
                 "account_type": "multi_personal",
                 "enabled": "enabled",
             },
