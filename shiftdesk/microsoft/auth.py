@@ -99,10 +99,17 @@ def build_app(
 
 
 # --- Admin > Integrations: check credentials before saving -------------------------------------------------
-def check_credentials(candidate: AzureADSettings) -> None:
-    """Prove the Application ID + secret/certificate by a client-credentials token request against the
-    authority for the account type (returns None), or raise IdentityError with what the admin can act on,
-    or IdentityUnavailable. Nothing is saved here."""
+CHECK_VERIFIED = "verified"  # a token came back: Application ID and secret/certificate proven
+CHECK_APP_ID_ONLY = "app_id_accepted"  # AADSTS50059: the Application ID exists; the secret is not proven
+
+
+def check_credentials(candidate: AzureADSettings) -> str:
+    """Check the Application ID + secret/certificate by a client-credentials token request against the
+    authority for the account type. Returns CHECK_VERIFIED or, for the multi-tenant types (no tenant to
+    issue a token in: AADSTS50059), CHECK_APP_ID_ONLY: Microsoft does not document whether it checks the
+    secret before answering 50059, so that answer proves the Application ID only (the emulator's variant
+    multitenant_50059 plays both orders). Raises IdentityError with what the admin can act on, or
+    IdentityUnavailable. Nothing is saved here."""
     app = build_app(candidate, fresh=True)
     try:
         with warnings.catch_warnings():
@@ -114,11 +121,11 @@ def check_credentials(candidate: AzureADSettings) -> None:
         log.warning("identity platform unreachable during credentials check: %s", type(exc).__name__)
         raise IdentityUnavailable("Microsoft's identity platform could not be reached.") from None
     if "access_token" in result:
-        return
+        return CHECK_VERIFIED
     code = identity.aadsts_code(result)
     error = result.get("error", "")
     if code == identity.CLIENT_AUTHENTICATED_NO_TENANT:
-        return
+        return CHECK_APP_ID_ONLY
     if error in UNAVAILABLE_ERRORS:
         raise IdentityUnavailable("Microsoft's identity platform is temporarily unavailable.")
     log.info("Azure AD credentials check refused: %s %s", error, code)
@@ -174,8 +181,8 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
         raise AuthorizationFailed(identity.STATE_MESSAGE)
     if query.get("error"):
         code = identity.aadsts_code({"error_description": query.get("error_description", "")})
-        message = identity.user_message(query["error"], code)
-        raise AuthorizationFailed(message, admin_approval=message == identity.ADMIN_APPROVAL_MESSAGE)
+        message = identity.user_message(query["error"], code, query.get("error_subcode", ""))
+        raise AuthorizationFailed(message, admin_approval=identity.shows_admin_path(message))
     azure = AzureADSettings.load()
     if not azure.is_active or azure.application_id != stored.get("client_id"):
         raise AuthorizationFailed(identity.DISABLED_MEANWHILE_MESSAGE)
@@ -186,6 +193,7 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
     except IdentityUnavailable:
         raise AuthorizationFailed(identity.UNREACHABLE_MESSAGE) from None
     except IdentityError as exc:
+        _note_refused_credentials(azure, exc.code)
         raise AuthorizationFailed(identity.user_message(exc.error, exc.code)) from None
     except ValueError:  # MSAL's own state/nonce checks
         raise AuthorizationFailed(identity.STATE_MESSAGE) from None
@@ -194,8 +202,9 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
     if "error" in result:
         code = identity.aadsts_code(result)
         log.info("authorization code redemption refused: %s %s", result.get("error"), code)
+        _note_refused_credentials(azure, code)
         message = identity.user_message(result.get("error", ""), code)
-        raise AuthorizationFailed(message, admin_approval=message == identity.ADMIN_APPROVAL_MESSAGE)
+        raise AuthorizationFailed(message, admin_approval=identity.shows_admin_path(message))
     claims = result.get("id_token_claims") or {}
     account_email = claims.get("preferred_username") or claims.get("email") or ""
     account_name = claims.get("name") or ""
@@ -214,7 +223,7 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
     # Re-read under the settings that will use the token: disabled between the redirect and now?
     if not AzureADSettings.load().is_active:
         raise AuthorizationFailed(identity.DISABLED_MEANWHILE_MESSAGE)
-    return sync_actions.do_connect_calendar(
+    connection = sync_actions.do_connect_calendar(
         request.user,
         provider=PROVIDER,
         account_email=account_email,
@@ -228,6 +237,21 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
             "home_account_id": accounts[0]["home_account_id"] if accounts else "",
         },
     )
+    # Microsoft redeemed the code with the saved Application ID and secret: that proves them (Save Settings
+    # of a multi-tenant type could not). Recorded once, with who and when, for the admin's box.
+    from shiftdesk.microsoft.actions import do_mark_credentials_verified
+
+    do_mark_credentials_verified(azure.fingerprint(), by=request.user)
+    return connection
+
+
+def _note_refused_credentials(azure: AzureADSettings, code: str) -> None:
+    """A code redemption refused for the app's credentials (wrong or expired secret, unknown app): tell the
+    admin on the Azure AD OAuth 2 box in the FAQ's words ("App ID or Secret is incorrect")."""
+    if code in identity.APP_CREDENTIAL_CODES:
+        from shiftdesk.microsoft.actions import do_record_credentials_problem
+
+        do_record_credentials_problem(azure.fingerprint(), identity.admin_message(code) + f" ({code})")
 
 
 # --- the sync engine's token function -------------------------------------------------------------------

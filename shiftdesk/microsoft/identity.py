@@ -31,9 +31,13 @@ USER_SCOPES = ["User.Read", "Calendars.ReadWrite"]
 APP_CHECK_SCOPES = ["https://graph.microsoft.com/.default"]
 
 # Client credentials against /organizations or /common (multi-tenant types, no tenant of our own): Microsoft
-# authenticates the client first (a wrong app id or secret fails with 700016 / 7000215 / 7000222), then refuses
-# to issue an app token without a tenant: AADSTS50059. Reaching it proves the Application ID and secret.
+# refuses to issue an app token without a tenant: AADSTS50059. An unknown Application ID fails first (700016);
+# whether the secret is checked before 50059 is not documented, so 50059 proves the Application ID only and
+# the secret is proven by the first successful authorization (auth.complete_authorization).
 CLIENT_AUTHENTICATED_NO_TENANT = "AADSTS50059"
+APP_ID_ACCEPTED_MESSAGE = (
+    "Application ID accepted; Microsoft will check the secret at the first authorization."
+)
 
 # The tenant id of personal Microsoft accounts (Outlook.com, Hotmail).
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
@@ -134,6 +138,14 @@ APP_CREDENTIAL_CODES = {"AADSTS7000215", "AADSTS7000222", "AADSTS700016", "AADST
 CANCELLED_MESSAGE = (
     "You cancelled the authorization at Microsoft, so Outlook calendar sync was not set up. " + (TRY_AGAIN)
 )
+# access_denied without error_subcode=cancel: a decline the user may not have chosen, e.g. "Return to the
+# application without granting consent" on Microsoft's "Need admin approval" page (what that returns is not
+# documented; the emulator's variant admin_approval_return plays consent_required and access_denied).
+NOT_GRANTED_MESSAGE = (
+    "Microsoft did not give ShiftDesk access to your calendar, so Outlook calendar sync was not set up. If "
+    'Microsoft said "Need admin approval", your organization requires an administrator to approve ShiftDesk '
+    "first: ask your Office 365 administrator (or your ShiftDesk admin) to grant admin consent; then try again."
+)
 ADMIN_APPROVAL_MESSAGE = (
     "Your organization requires an administrator to approve ShiftDesk before you can connect your Outlook "
     "calendar. Please contact your Office 365 administrator (or your ShiftDesk admin) and ask them to grant "
@@ -155,10 +167,12 @@ APP_CREDENTIALS_MESSAGE = (
 UNREACHABLE_MESSAGE = "Microsoft's sign-in service could not be reached. Nothing was connected; please try again in a few minutes."
 
 
-def user_message(error: str, code: str) -> str:
-    """What a user sees when the callback brings an error (from the redirect, or from the code redemption)."""
+def user_message(error: str, code: str, subcode: str = "") -> str:
+    """What a user sees when the callback brings an error (from the redirect, or from the code redemption).
+    Only a pressed Cancel (error_subcode=cancel) is told "You cancelled"; any other decline is shown the
+    admin-consent path."""
     if error == "access_denied" or code == "AADSTS65004":
-        return CANCELLED_MESSAGE
+        return CANCELLED_MESSAGE if subcode == "cancel" else NOT_GRANTED_MESSAGE
     if code in ADMIN_APPROVAL_CODES or error in ("consent_required", "admin_consent_required"):
         return ADMIN_APPROVAL_MESSAGE
     if code in USED_OR_EXPIRED_CODES or error == "invalid_grant":
@@ -167,6 +181,36 @@ def user_message(error: str, code: str) -> str:
         return APP_CREDENTIALS_MESSAGE.format(code=code or error)
     shown = code or error or "an unknown error"
     return f"Microsoft did not authorize ShiftDesk ({shown}). {TRY_AGAIN}"
+
+
+def shows_admin_path(message: str) -> bool:
+    """Whether the Calendar Sync page should also show the admin-consent path next to this message."""
+    return message in (ADMIN_APPROVAL_MESSAGE, NOT_GRANTED_MESSAGE)
+
+
+# --- the answer to Admin > Integrations' "grant admin consent" ------------------------------------------------
+def admin_consent_outcome(query: dict[str, str]) -> tuple[bool, str]:
+    """(granted, what the admin is told) for the redirect back from /adminconsent. A grant is
+    admin_consent=True with no error: Microsoft documents declines both as `error=permission_denied&
+    error_description=The admin canceled the request` (/{tenant}/adminconsent) and as `admin_consent=True&
+    error=consent_required&error_description=AADSTS65004…` (/{tenant}/v2.0/adminconsent), so the flag alone
+    proves nothing."""
+    error = query.get("error", "")
+    if query.get("admin_consent", "").lower() == "true" and not error:
+        return True, "Admin consent granted: users of your organization can now authorize without asking you."
+    code = aadsts_code({"error_description": query.get("error_description", "")})
+    declined = (
+        error in ("permission_denied", "access_denied")
+        or code == "AADSTS65004"
+        or (error == "consent_required" and query.get("admin_consent", "").lower() == "true")
+    )
+    if declined:
+        return False, (
+            "Admin consent was declined at Microsoft, so nothing was granted: users who may not consent "
+            "themselves still cannot authorize." + (f" ({code})" if code else "")
+        )
+    shown = code or error or "no answer"
+    return False, f"Admin consent was not granted ({shown})."
 
 
 # --- why a user's grant died (stored on the connection, shown to them) ---------------------------------------

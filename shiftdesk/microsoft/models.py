@@ -40,8 +40,20 @@ class AzureADSettings(models.Model):
     certificate_private_key = EncryptedTextField(blank=True, default="")
     certificate_thumbprint = models.CharField(max_length=40, blank=True)
     certificate_expires_on = models.DateField(null=True, blank=True)
-    # When the credentials last passed the live check; None after "Save anyway".
+    # When the credentials were last proven, and by whom: the admin whose Save Settings got a token, or the user
+    # whose authorization was the first one Microsoft completed with them (a multi-tenant check cannot prove
+    # the secret: AADSTS50059 may come before the secret is looked at). None after "Save anyway" or while the
+    # secret is unproven.
     verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_via = models.CharField(max_length=16, blank=True, default="")  # "check" | "authorization"
+    # Save Settings of a multi-tenant type got AADSTS50059: the Application ID exists, the secret is unproven.
+    app_id_accepted_at = models.DateTimeField(null=True, blank=True)
+    # Microsoft refused the app's credentials when redeeming a user's code (AADSTS7000215...): the admin's words.
+    credentials_problem = models.TextField(blank=True, default="")
+    credentials_problem_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

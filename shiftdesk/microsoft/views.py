@@ -56,8 +56,12 @@ def _rerender_integrations(request: HttpRequest, form: AzureADSettingsForm, stat
     return response
 
 
-def _saved_message(request: HttpRequest, saved: AzureADSettings, verified: bool | None) -> None:
+def _saved_message(
+    request: HttpRequest, saved: AzureADSettings, verified: bool | None, app_id_only: bool = False
+) -> None:
     checked = " Microsoft accepted the Application ID and credentials." if verified else ""
+    if app_id_only:
+        checked = " " + identity.APP_ID_ACCEPTED_MESSAGE
     if saved.enabled:
         messages.success(
             request,
@@ -124,10 +128,12 @@ def save_azure_ad_settings(request: HttpRequest) -> HttpResponse:
         return _rerender_integrations(request, form, status=400)
     candidate = form.candidate()
     verified: bool | None = None
+    app_id_only = False
     if form.needs_check(candidate):
         try:
-            auth.check_credentials(candidate)
-            verified = True
+            # A multi-tenant check proves the Application ID only (AADSTS50059): said so, never "verified".
+            app_id_only = auth.check_credentials(candidate) == auth.CHECK_APP_ID_ONLY
+            verified = None if app_id_only else True
         except IdentityUnavailable:
             _remember_pending(request, candidate)
             form.add_error(None, UNREACHABLE_ADMIN_MESSAGE)
@@ -137,8 +143,8 @@ def save_azure_ad_settings(request: HttpRequest) -> HttpResponse:
         except IdentityError as exc:
             form.add_error(None, exc.message + (f" ({exc.code})" if exc.code else ""))
             return _rerender_integrations(request, form, status=400)
-    saved = do_save_azure_ad_settings(candidate, by=request.user, verified=verified)
-    _saved_message(request, saved, verified)
+    saved = do_save_azure_ad_settings(candidate, by=request.user, verified=verified, app_id_only=app_id_only)
+    _saved_message(request, saved, verified, app_id_only)
     return redirect("admin_integrations")
 
 
@@ -181,15 +187,8 @@ def admin_consent(request: HttpRequest) -> HttpResponse:
 
 def _admin_consent_result(request: HttpRequest) -> HttpResponse:
     request.session.pop(SESSION_ADMIN_CONSENT_KEY, None)
-    if request.GET.get("admin_consent", "").lower() == "true":
-        messages.success(
-            request, "Admin consent granted: users of your organization can now authorize without asking you."
-        )
-    else:
-        code = identity.aadsts_code({"error_description": request.GET.get("error_description", "")})
-        error = request.GET.get("error", "")
-        shown = code or error or "no answer"
-        messages.error(request, f"Admin consent was not granted ({shown}).")
+    granted, message = identity.admin_consent_outcome(request.GET.dict())  # a decline is never "granted"
+    (messages.success if granted else messages.error)(request, message)
     return redirect("admin_integrations" if request.user.is_system_admin else "calendar_sync")
 
 

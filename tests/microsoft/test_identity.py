@@ -73,18 +73,47 @@ def test_app_id_or_secret_message_carries_the_seeds_advice():
 
 
 @pytest.mark.parametrize(
-    ("error", "code", "words"),
+    ("error", "code", "subcode", "words"),
     [
-        ("access_denied", "AADSTS65004", "You cancelled"),
-        ("consent_required", "AADSTS65001", "requires an administrator"),
-        ("invalid_grant", "AADSTS54005", "already used or has expired"),
-        ("invalid_grant", "AADSTS70008", "already used or has expired"),
-        ("invalid_client", "AADSTS7000215", "tell your ShiftDesk admin"),
-        ("weird", "AADSTS999", "AADSTS999"),
+        ("access_denied", "AADSTS65004", "cancel", "You cancelled"),
+        ("access_denied", "AADSTS65004", "", "Need admin approval"),  # not a pressed Cancel: the admin path
+        ("consent_required", "AADSTS65001", "", "requires an administrator"),
+        ("invalid_grant", "AADSTS54005", "", "already used or has expired"),
+        ("invalid_grant", "AADSTS70008", "", "already used or has expired"),
+        ("invalid_client", "AADSTS7000215", "", "tell your ShiftDesk admin"),
+        ("weird", "AADSTS999", "", "AADSTS999"),
     ],
 )
-def test_user_messages(error, code, words):
-    assert words in identity.user_message(error, code)
+def test_user_messages(error, code, subcode, words):
+    assert words in identity.user_message(error, code, subcode)
+
+
+@pytest.mark.parametrize(
+    ("query", "granted", "words"),
+    [
+        ({"admin_consent": "True", "tenant": "t"}, True, "Admin consent granted"),
+        (
+            {"error": "permission_denied", "error_description": "The admin canceled the request"},
+            False,
+            "declined",
+        ),
+        (
+            {
+                "admin_consent": "True",
+                "error": "consent_required",
+                "error_description": "AADSTS65004: The resource owner or authorization server denied the request.",
+            },
+            False,
+            "declined",
+        ),  # fmt: skip
+        ({"error": "access_denied", "error_description": "AADSTS65004: User declined"}, False, "declined"),
+        ({"error": "server_error"}, False, "not granted (server_error)"),
+        ({}, False, "not granted (no answer)"),
+    ],
+)
+def test_admin_consent_outcome(query, granted, words):
+    ok, message = identity.admin_consent_outcome(query)
+    assert ok is granted and words in message
 
 
 def test_admin_consent_uses_organizations_for_multi_tenant_apps():
