@@ -29,7 +29,11 @@ form.event label{display:block;margin:6px 0}details,h1,h2,ul,form{margin:10px 20
 
 
 def page(title: str, body: str) -> str:
+    """The page shell. A body without its own <main> is the main content as a whole (a landmark for screen
+    readers: every page has one)."""
     css = CSS % {"h": HOUR_PX * 24, "hm": HOUR_PX - 1, "hp": HOUR_PX}
+    if "<main" not in body:
+        body = f"<main>{body}</main>"
     return (
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{E(title)}</title>"
         f"<style>{css}</style></head><body>{body}</body></html>"

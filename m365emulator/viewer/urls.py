@@ -48,7 +48,7 @@ async def index(request: Request) -> Response:
         f"<small>{E(u.user_principal_name)}</small></li>"
         for u in users
     )
-    body = f"<h1>Outlook (emulated)</h1><p>Pick a mailbox:</p><ul class=boxes>{rows or '<li>No users yet.</li>'}</ul>"
+    body = f"<main><h1>Outlook (emulated)</h1><p>Pick a mailbox:</p><ul class=boxes>{rows or '<li>No users yet.</li>'}</ul></main>"
     return HTMLResponse(page("Outlook", body))
 
 
@@ -80,7 +80,7 @@ async def week(request: Request) -> Response:
     body = (
         f"<header><h1>{E(box.display_name)}</h1><small>{E(box.address)} &middot; {E(box.time_zone)}</small>"
         f"<nav class=cals>{picker}</nav><nav class=weeks>Week of {monday.isoformat()} {nav}</nav></header>"
-        f"{week_grid(monday, entries)}<details><summary>New event</summary>{form}</details>"
+        f"<main>{week_grid(monday, entries)}<details><summary>New event</summary>{form}</details></main>"
     )
     return HTMLResponse(page(f"{box.display_name} - Outlook", body))
 
