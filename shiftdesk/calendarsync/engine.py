@@ -95,8 +95,13 @@ def _network_phase(requests: int | None = None) -> Iterator[int]:
 
 
 def _open(backend: Any, connection: CalendarConnection, token: str, client: Any, requests: int) -> Any:
+    """A provider for one step, under the step's lease: nothing is sent after the lease could have passed
+    to another worker (pacing.Pacer.hold; the lease was extended just before)."""
     provider = backend.open(connection, token, client=client)
     provider.max_concurrency = max(1, min(provider.max_concurrency, requests))
+    pacer = getattr(provider, "pacer", None)
+    if pacer is not None:
+        pacer.hold(settings.SYNC_LEASE_SECONDS)
     return provider
 
 
@@ -410,6 +415,9 @@ def _refreshed(connection, backend, client, provider, loop, record, requests):
         token = backend.credentials(connection, force_refresh=True)
     except ProviderError as error:
         record.connection_error = error
+        return None
+    if not hold_lease(connection.id, record.worker_id):  # the refresh can be slow: the lease first
+        record.lease_lost = True
         return None
     return _open(backend, connection, token, client, requests)
 

@@ -36,15 +36,46 @@ def retry_backoff_seconds(attempt: int) -> float:
 
 
 class Pacer:
-    """One mailbox's pace within one step, shared by all its requests and lanes."""
+    """One mailbox's pace within one step, shared by all its requests and lanes.
+
+    Late writers cannot win (issue 12 item 6). Microsoft documents no conditional write for events (the
+    event update and delete pages list only `Authorization` as a request header: no `If-Match` with the
+    changeKey, unlike driveItem or plannerTask), so the engine makes it impossible for a step to send after
+    its lease could have passed to another worker: `hold(lease_seconds)` is called each time the step's
+    lease is extended; after half the lease no request leaves (`may_send`), and each request's timeout is
+    capped so it is over a tenth of the lease before the lease ends (`request_timeout`). Another worker can
+    only claim the connection after the lease has ended, so every write of this step is done (or abandoned
+    by the client) before that worker plans. What remains is the time between Graph receiving a request and
+    carrying it out, covered by that tenth (6 s of the default 60 s lease) together with clock skew between
+    hosts. Verification and retiring run under the same lease with the same provider."""
 
     def __init__(self) -> None:
         self.resume_at = 0.0  # the mailbox said Retry-After: nothing is sent before this monotonic time
+        self.send_by: float | None = None  # no request leaves after this monotonic time (None: no lease)
+        self.done_by: float | None = None  # every request is over by this monotonic time
 
-    async def wait_for_mailbox(self) -> None:
+    def hold(self, lease_seconds: float) -> None:
+        """The step's lease was just extended to now + lease_seconds."""
+        now = time.monotonic()
+        self.send_by = now + lease_seconds / 2
+        self.done_by = now + lease_seconds * 0.9
+
+    def may_send(self) -> bool:
+        return self.send_by is None or time.monotonic() < self.send_by
+
+    def request_timeout(self, default: float) -> float:
+        if self.done_by is None:
+            return default
+        return max(0.1, min(default, self.done_by - time.monotonic()))
+
+    async def wait_for_mailbox(self) -> bool:
+        """Wait out the mailbox's Retry-After; False when the wait would pass `send_by` (then send nothing)."""
         wait = self.resume_at - time.monotonic()
+        if self.send_by is not None and time.monotonic() + max(wait, 0) >= self.send_by:
+            return False
         if wait > 0:
             await asyncio.sleep(wait)
+        return True
 
     def after_failure(self, error: ProviderError, attempt: int, tries: int) -> float | None:
         """Seconds to wait before try `attempt + 1`, or None: give up (the step decides what next). A short

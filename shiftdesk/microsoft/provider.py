@@ -150,10 +150,15 @@ class GraphCalendarProvider(CalendarProvider):
         pacer = self.pacer
         unanswered = False
         for attempt in range(1, _TRANSIENT_TRIES + 1):
-            await pacer.wait_for_mailbox()
+            if not await pacer.wait_for_mailbox():
+                raise ProviderError(
+                    "Not sent: the step ran out of time before its lease could pass to another worker.",
+                    sent=False, unanswered=unanswered,
+                )  # fmt: skip
             try:
                 headers = {**self._headers, **extra_headers} if extra_headers else self._headers
-                response = await self.http.request(method, url, headers=headers, **kwargs)
+                timeout = pacer.request_timeout(settings.HTTP_TIMEOUT_SECONDS)
+                response = await self.http.request(method, url, headers=headers, timeout=timeout, **kwargs)
             except httpx.TimeoutException:
                 error: ProviderError = ProviderError(
                     "Microsoft Graph did not answer in time.", unanswered=True
@@ -167,7 +172,7 @@ class GraphCalendarProvider(CalendarProvider):
                 if response.status_code < 400:
                     return response
                 error = provider_error(error_for_response(response))
-                if response.status_code >= 500 and error.retry_after is None:
+                if response.status_code >= 500:
                     error.unanswered = True  # a server error may come after the request was carried out
             unanswered = unanswered or error.unanswered
             error.unanswered = unanswered

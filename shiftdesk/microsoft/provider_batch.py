@@ -102,7 +102,9 @@ class Lanes:
         """Send one batch; returns the operations to try again."""
         provider = self.provider
         pacer = provider.pacer
-        await pacer.wait_for_mailbox()
+        if not await pacer.wait_for_mailbox():
+            self.stopped = True  # the lease could pass before an answer: nothing more leaves (pacing.py)
+            return []
         started = time.perf_counter()
         items = [_item(op, n, provider.prefer) for n, op in enumerate(chunk)]
         for n, item in enumerate(items[1:], 1):
@@ -111,8 +113,9 @@ class Lanes:
         before = [op.sending() for op in chunk]  # on their way before the bytes leave
         try:
             response = await provider.http.post(
-                "/$batch", content=json.dumps(body), headers=provider._headers
-            )
+                "/$batch", content=json.dumps(body), headers=provider._headers,
+                timeout=pacer.request_timeout(settings.HTTP_TIMEOUT_SECONDS),
+            )  # fmt: skip
         except (httpx.TimeoutException, httpx.TransportError):
             whole: ProviderError | None = ProviderError(
                 "Microsoft Graph could not be reached (connection failed).", unanswered=True
@@ -147,7 +150,7 @@ class Lanes:
                     retry.append(op)
                     continue
                 error = _item_error(status, answer.get("headers") or {}, answer.get("body"))
-                if status >= 500 and error.retry_after is None:
+                if status >= 500:
                     error.unanswered = True  # a server error may come after the item ran
             if error.unanswered:
                 op.fate = Fate.UNANSWERED
@@ -178,17 +181,16 @@ def _stops(error: ProviderError) -> bool:
 
 def _whole_error(response: httpx.Response) -> ProviderError:
     """The `$batch` request itself failed. throttling.md: the batch can be throttled as a whole (429 or 503
-    with Retry-After), or fail with 424 when Graph could not run it; none of its items ran, so they are sent
-    again (after the Retry-After, or a backoff), never failed for good. A 5xx without Retry-After may have
-    run some items: their fate is unknown (unanswered)."""
+    with Retry-After), or fail with 424 when Graph could not run it; they are sent again (after the
+    Retry-After, or a backoff), never failed for good. A 5xx (a 503 too) may come after some items ran: their
+    fate is unknown (unanswered), so a create among them stays "attempted" and is probed."""
     status = response.status_code
     error = _item_error(status, dict(response.headers), _json(response))
     if status in (424, 429, 503):
         retry_after = error.retry_after
         if retry_after is None and status == 424:
             retry_after = 1.0
-        return ProviderError(error.message, retry_after=retry_after, status=status,
-                             unanswered=status == 503 and error.retry_after is None)  # fmt: skip
+        return ProviderError(error.message, retry_after=retry_after, status=status, unanswered=status == 503)
     if status >= 500:
         error.unanswered = True
     return error

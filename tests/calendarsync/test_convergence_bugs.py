@@ -228,3 +228,29 @@ def test_a_user_action_committed_while_a_step_sends_wins_over_the_recording(
     back = next(e for e in events if link_key_of(e) == f"shiftdesk-{bob.pk}-{first.pk}")
     assert back["id"] != gone["id"] and "changed" in back["body"]["content"]
     assert not EventLink.objects.filter(deleted_in_outlook=True).exists()
+
+
+def test_no_request_leaves_after_the_step_lease_could_have_passed(sync, settings):
+    """Late writers cannot win: Graph documents no If-Match for events, so a step sends nothing after half
+    its lease (pacing.Pacer). SYNC_LEASE_SECONDS=1, one request per write, every answer a 503 with the
+    emulator's Retry-After of 1 s: the step's own retries would wait it out and try twice more, the last
+    well after the lease ended. A 503 may come after the create ran: it stays "attempted"."""
+    from shiftdesk.calendarsync.models import EventLink
+
+    settings.SYNC_LEASE_SECONDS = 1
+    settings.SYNC_GRAPH_BATCH_SIZE = 1
+    bob = sync.add_user(0)
+    sync.assign(sync.shift(), bob)
+    before = len(sync.emulator.control.get("/graph/requests", params={"limit": 10000}).json()["value"])
+    sync.faults(status_rates={"503": 1.0})
+    sync.step(bob)
+    sync.emulator.control.delete("/faults").raise_for_status()
+    rows = sync.emulator.control.get("/graph/requests", params={"limit": 10000}).json()["value"][before:]
+    posts = [r for r in rows if r["method"] == "POST" and r["path"].endswith("/events")]
+    assert 1 <= len(posts) <= 2
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.create_attempted, link.dirty) == ("", True, True)  # 503: may have run
+
+    settings.SYNC_LEASE_SECONDS = 60
+    sync.drain(bob)
+    assert len(sync.events(bob)) == 1

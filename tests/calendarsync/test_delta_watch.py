@@ -71,7 +71,9 @@ def test_a_deleted_event_is_seen_as_removed_and_looked_up_once(sync, synced):
     from shiftdesk.calendarsync.models import EventLink, SyncLogEntry
 
     gone = sync.events(synced)[1]
-    sync.emulator.control.delete(f"/graph/mailboxes/{sync.upns[synced.pk]}/events/{gone['id']}").raise_for_status()
+    sync.emulator.control.delete(
+        f"/graph/mailboxes/{sync.upns[synced.pk]}/events/{gone['id']}"
+    ).raise_for_status()
     gets = check_now(sync, synced)
     assert gets[0] == delta_path(sync, synced)
     calendar = sync.connection(synced).sync_calendar_id
@@ -100,7 +102,9 @@ def test_events_moved_to_another_calendar_or_time_are_told_apart(sync, synced):
               "timeZone": "UTC"}
         for key in ("start", "end")
     }  # fmt: skip
-    sync.emulator.control.patch(f"/graph/mailboxes/{upn}/events/{retimed['id']}", json=later).raise_for_status()
+    sync.emulator.control.patch(
+        f"/graph/mailboxes/{upn}/events/{retimed['id']}", json=later
+    ).raise_for_status()
 
     gets = check_now(sync, synced)
     calendar = sync.connection(synced).sync_calendar_id
@@ -115,7 +119,9 @@ def test_events_moved_to_another_calendar_or_time_are_told_apart(sync, synced):
     ]
     links = {link.remote_event_id: link for link in EventLink.objects.all()}
     assert links[to_other["id"]].moved_in_outlook
-    assert links[to_other["id"]].moved_in_outlook_reason == "You moved the event to another calendar in Outlook."
+    assert (
+        links[to_other["id"]].moved_in_outlook_reason == "You moved the event to another calendar in Outlook."
+    )
     assert links[to_other["id"]].remote_calendar_id == other["id"]
     assert links[retimed["id"]].moved_in_outlook
     assert links[retimed["id"]].moved_in_outlook_reason == "You changed the event's time in Outlook."
@@ -149,7 +155,8 @@ def test_a_forgotten_delta_link_starts_a_first_round_again(sync, synced):
     # the old link answers 410, a first round lists the window, the missing one is looked up
     calendar = sync.connection(synced).sync_calendar_id
     assert gets == [delta_path(sync, synced)] * 2 + [
-        f"/v1.0/me/calendars/{calendar}/events/{gone['id']}", f"/v1.0/me/events/{gone['id']}"
+        f"/v1.0/me/calendars/{calendar}/events/{gone['id']}",
+        f"/v1.0/me/events/{gone['id']}",
     ]
     assert EventLink.objects.get(remote_event_id=gone["id"]).deleted_in_outlook
     assert sync.connection(synced).delta_state["link"] != old_link
@@ -175,7 +182,9 @@ def test_a_first_round_is_made_again_after_verify_hours(sync, synced, settings):
     with httpx.Client(verify=sync.emulator.ca_file, headers={"Authorization": f"Bearer {token}"}) as http:
         data = http.get(state["link"]).json()
     assert any("@removed" in item for item in data["value"])
-    CalendarConnection.objects.filter(id=conn.id).update(delta_state={**state, "link": data["@odata.deltaLink"]})
+    CalendarConnection.objects.filter(id=conn.id).update(
+        delta_state={**state, "link": data["@odata.deltaLink"]}
+    )
 
     check_now(sync, synced)
     assert not EventLink.objects.filter(deleted_in_outlook=True).exists()  # the link no longer says so

@@ -87,6 +87,7 @@ class ProviderError(Exception):
         reauthorize: bool = False,
         status: int = 0,
         unanswered: bool = False,
+        sent: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -99,11 +100,14 @@ class ProviderError(Exception):
         # No answer said what happened (a timeout, a dropped connection, a 5xx, here or in an earlier try of
         # the same request): the request may have been carried out.
         self.unanswered = unanswered
+        # False: this call never left (the step's lease could pass before it was sent; pacing.Pacer).
+        self.sent = sent
 
     @property
     def not_carried_out(self) -> bool:
-        """The answer says the request was not run (throttled, or a batch item behind a failed one)."""
-        return self.status in (424, 429) or (self.retry_after is not None and self.status == 503)
+        """The answer says the request was not run (429 throttled, or 424: a batch item behind a failed one).
+        A 5xx never does, even a 503 with Retry-After: it may come after the request ran (unanswered)."""
+        return self.status in (424, 429)
 
     @property
     def stops_connection(self) -> bool:
@@ -167,6 +171,8 @@ class Operation:
             self.fate = Fate.ANSWERED
         elif error.unanswered:
             self.fate = Fate.UNANSWERED
+        elif not error.sent:
+            self.fate = before  # this call never left; an earlier one may have
         elif error.not_carried_out and before is Fate.UNANSWERED:
             self.fate = Fate.UNANSWERED
         else:
