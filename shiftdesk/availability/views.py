@@ -21,6 +21,7 @@ from shiftdesk.availability.forms import AutoAssignApplyForm, AvailabilitySettin
 from shiftdesk.availability.models import FreeBusyState
 from shiftdesk.availability.refresh import refresh_busy_for_user
 from shiftdesk.lib import panels
+from shiftdesk.lib.bounds import parse_day
 from shiftdesk.scheduling import access
 from shiftdesk.scheduling.actions import ConflictError
 from shiftdesk.scheduling.grid import week_start
@@ -46,7 +47,9 @@ def refresh_now(request: HttpRequest) -> HttpResponse:
         if state is None:
             messages.info(request, "Connect your Outlook calendar first.", extra_tags=IN_BOX)
         elif state.claimed_until and state.claimed_until > timezone.now():
-            messages.info(request, "Your busy times are being read right now; reload in a moment.", extra_tags=IN_BOX)
+            messages.info(
+                request, "Your busy times are being read right now; reload in a moment.", extra_tags=IN_BOX
+            )
         else:
             messages.error(request, state.describe(), extra_tags=IN_BOX)
     return _back_to_box()
@@ -91,10 +94,7 @@ def settings_save(request: HttpRequest) -> HttpResponse:
 def _week(request: HttpRequest, site: Site) -> dt.date:
     today = timezone.now().astimezone(site.tzinfo).date()
     raw = request.GET.get("week") or request.POST.get("week") or ""
-    try:
-        day = dt.date.fromisoformat(raw) if raw else today
-    except ValueError:
-        day = today
+    day, _ = parse_day(raw, today)  # not a date, or outside 2000-2100: this week
     return week_start(day)
 
 

@@ -15,6 +15,19 @@ from django.views.decorators.http import require_POST
 from shiftdesk.availability import notifications
 
 MAX_VALIDATION_TOKEN = 4096
+MAX_ID_LENGTH = 512  # Graph's subscription ids are GUIDs; clientState is at most 128 characters
+
+
+def _plausible(item: object) -> bool:
+    """Drop what cannot be one of our subscriptions before it reaches a query: a NUL byte in a string
+    parameter makes PostgreSQL refuse the whole query (a 500), and a huge id is only work."""
+    if not isinstance(item, dict):
+        return False
+    for key in ("subscriptionId", "clientState"):
+        value = item.get(key)
+        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_ID_LENGTH):
+            return False
+    return True
 
 
 @csrf_exempt
@@ -28,10 +41,10 @@ def outlook_notifications(request: HttpRequest) -> HttpResponse:
         return HttpResponse(token, content_type="text/plain; charset=utf-8")
     try:
         payload = json.loads(request.body or b"null")
-    except (ValueError, RequestDataTooBig):
+    except (ValueError, RecursionError, RequestDataTooBig):  # RecursionError: "[[[[…" nested 100,000 deep
         return HttpResponse(status=400)
     items = payload.get("value") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         return HttpResponse(status=400)
-    notifications.accept_notifications(items)
+    notifications.accept_notifications([item for item in items if _plausible(item)])
     return HttpResponse(status=202)

@@ -12,7 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from shiftdesk.accounts.models import User
-from shiftdesk.scheduling.models import Position, Schedule, localize
+from shiftdesk.lib.bounds import BoundedDateField, parse_id
+from shiftdesk.scheduling.models import NOTE_MAX_LENGTH, Position, Schedule, localize
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -56,14 +57,16 @@ class ShiftForm(forms.Form):
     position = forms.ModelChoiceField(
         Position.objects.all(), label="Position", empty_label="Choose a position"
     )
-    date = forms.DateField(label="Date", widget=DATE)
+    date = BoundedDateField(label="Date", widget=DATE)
     start_time = forms.TimeField(label="Start time", widget=TIME)
     end_time = forms.TimeField(
         label="End time", widget=TIME, help_text="An end time before the start time means the next day."
     )
     location = forms.CharField(label="Location", max_length=200, required=False)
     staff_needed = forms.IntegerField(label="Staff needed", min_value=1, max_value=100, initial=1)
-    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    note = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=NOTE_MAX_LENGTH
+    )
 
     def __init__(self, *args, tz: zoneinfo.ZoneInfo, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,8 +107,8 @@ class RepeatShiftForm(forms.Form):
     position = forms.ModelChoiceField(
         Position.objects.all(), label="Position", empty_label="Choose a position"
     )
-    first_date = forms.DateField(label="First day", widget=DATE)
-    last_date = forms.DateField(label="Last day", widget=DATE)
+    first_date = BoundedDateField(label="First day", widget=DATE)
+    last_date = BoundedDateField(label="Last day", widget=DATE)
     weekdays = forms.TypedMultipleChoiceField(
         label="Repeat on", choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
     )
@@ -115,7 +118,9 @@ class RepeatShiftForm(forms.Form):
     )
     location = forms.CharField(label="Location", max_length=200, required=False)
     staff_needed = forms.IntegerField(label="Staff needed", min_value=1, max_value=100, initial=1)
-    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    note = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=NOTE_MAX_LENGTH
+    )
     assignees = StaffMultipleChoiceField(
         User.objects.none(),
         label="Assign to every shift",
@@ -147,8 +152,8 @@ class AssignForm(forms.Form):
     def clean_staff(self) -> User:
         value = " ".join(self.cleaned_data["staff"].split())
         staff = self.schedule.staff.filter(is_active=True)
-        if value.isdigit():
-            user = staff.filter(pk=int(value)).first()
+        if value.isdigit():  # an id; parse_id: "²" is a digit to isdigit() but not to int()
+            user = staff.filter(pk=parse_id(value) or 0).first()
         elif "@" in value:
             user = staff.filter(email__iexact=value).first()
         else:
@@ -223,12 +228,12 @@ class SiteForm(forms.Form):
 class TimeOffForm(forms.Form):
     """Time off in local dates; without times it covers whole days."""
 
-    start_date = forms.DateField(label="From", widget=DATE)
+    start_date = BoundedDateField(label="From", widget=DATE)
     start_time = forms.TimeField(label="From time", widget=TIME, required=False, help_text="Empty: all day.")
-    end_date = forms.DateField(label="To", widget=DATE)
+    end_date = BoundedDateField(label="To", widget=DATE)
     end_time = forms.TimeField(label="To time", widget=TIME, required=False, help_text="Empty: all day.")
     repeat_weekly = forms.BooleanField(label="Repeats weekly", required=False)
-    repeat_until = forms.DateField(label="Repeat until", widget=DATE, required=False)
+    repeat_until = BoundedDateField(label="Repeat until", widget=DATE, required=False)
     reason = forms.CharField(label="Reason", max_length=300, required=False)
 
     def __init__(self, *args, tz: zoneinfo.ZoneInfo, **kwargs):

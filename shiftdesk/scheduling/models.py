@@ -74,6 +74,9 @@ class Position(models.Model):
         return self.name
 
 
+NOTE_MAX_LENGTH = 2000
+
+
 class Shift(models.Model):
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="shifts")
     position = models.ForeignKey(Position, on_delete=models.PROTECT, related_name="shifts")
@@ -81,7 +84,9 @@ class Shift(models.Model):
     start = models.DateTimeField("Start")
     end = models.DateTimeField("End")
     staff_needed = models.PositiveIntegerField("Staff needed", default=1)
-    note = models.TextField("Note", blank=True)
+    # A note goes into every grid cell and every Outlook event body of the shift: bounded (issue 11 found
+    # 200 kB notes). The form and do_create_shift/do_update_shift refuse longer ones in words.
+    note = models.TextField("Note", blank=True, max_length=NOTE_MAX_LENGTH)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

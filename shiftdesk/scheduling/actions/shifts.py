@@ -13,15 +13,17 @@ from shiftdesk.accounts.models import User
 from shiftdesk.scheduling import seam
 from shiftdesk.scheduling.actions.assignments import do_bulk_assign_staff
 from shiftdesk.scheduling.actions.base import by_id
-from shiftdesk.scheduling.models import Position, Schedule, Shift, Site, localize
+from shiftdesk.scheduling.models import NOTE_MAX_LENGTH, Position, Schedule, Shift, Site, localize
 from shiftdesk.scheduling.seam import CalendarChange, ChangeKind
 from shiftdesk.scheduling.snapshots import shift_snapshot
 
 # --- Shifts ----------------------------------------------------------------------------------------------
 
 
-def _validate_shift(*, start: datetime, end: datetime, staff_needed: int) -> None:
+def _validate_shift(*, start: datetime, end: datetime, staff_needed: int, note: str = "") -> None:
     errors = {}
+    if len(note.strip()) > NOTE_MAX_LENGTH:
+        errors["note"] = f"A note can be at most {NOTE_MAX_LENGTH} characters long."
     if end <= start:
         errors["end"] = "The shift must end after it starts."
     elif end - start > timedelta(hours=24):
@@ -45,7 +47,7 @@ def do_create_shift(
     by: User | None,
 ) -> Shift:
     """One shift. Nobody is assigned yet, so no calendar changes."""
-    _validate_shift(start=start, end=end, staff_needed=staff_needed)
+    _validate_shift(start=start, end=end, staff_needed=staff_needed, note=note)
     return Shift.objects.create(
         schedule=schedule,
         position=position,
@@ -134,7 +136,7 @@ def do_create_weekly_shifts(
         raise ValidationError(
             {"last_date": f"That would create {len(times)} shifts; at most {MAX_REPEAT_SHIFTS}."}
         )
-    _validate_shift(start=times[0][0], end=times[0][1], staff_needed=staff_needed)
+    _validate_shift(start=times[0][0], end=times[0][1], staff_needed=staff_needed, note=note)
     shifts = [
         Shift.objects.create(
             schedule=schedule,
@@ -171,7 +173,7 @@ def do_update_shift(
 ) -> Shift:
     """Edit a shift; publish SHIFT_EDITED for everyone on it when anything a calendar shows changed."""
     shift = Shift.objects.select_for_update().select_related("schedule", "position").get(pk=shift.pk)
-    _validate_shift(start=start, end=end, staff_needed=staff_needed)
+    _validate_shift(start=start, end=end, staff_needed=staff_needed, note=note)
     assigned = shift.assignments.count()
     if staff_needed < assigned:
         raise ValidationError(

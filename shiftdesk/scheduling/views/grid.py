@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
+from shiftdesk.lib.bounds import parse_day, parse_id
 from shiftdesk.scheduling import access, actions
 from shiftdesk.scheduling.forms import AssignForm, add_action_errors
 from shiftdesk.scheduling.grid import (
@@ -48,11 +47,9 @@ def schedule_week(request: HttpRequest, schedule_id: int) -> HttpResponse:
     schedule = access.get_schedule_for_user(request.user, schedule_id)
     site = Site.load()
     today = timezone.now().astimezone(site.tzinfo).date()
-    try:
-        day = date.fromisoformat(request.GET.get("week", "")) if request.GET.get("week") else today
-    except ValueError:
-        messages.warning(request, "That is not a date; showing this week.")
-        day = today
+    day, understood = parse_day(request.GET.get("week"), today)
+    if not understood:
+        messages.warning(request, "That is not a date between 2000 and 2100; showing this week.")
     grid = build_week_grid(schedule, week_start(day), site)
     can_manage = access.can_manage_schedule(request.user, schedule)
     return render(
@@ -184,11 +181,8 @@ def shift_unassign(request: HttpRequest, shift_id: int) -> HttpResponse:
 
 def _unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResponse:
     """Unassign, answered with an Undo: in the cell (htmx) or beside the success message (no script)."""
-    assignment = (
-        shift.assignments.select_related("user").filter(user_id=int(user_id)).first()
-        if user_id.isdigit()
-        else None
-    )
+    wanted = parse_id(user_id)  # not int(): "²".isdigit() is True, and 21 digits overflow the column
+    assignment = shift.assignments.select_related("user").filter(user_id=wanted).first() if wanted else None
     if assignment is None:
         if _is_htmx(request):
             return _cell(request, shift, site, CellNote(error="That person is not on this shift any more."))
@@ -207,9 +201,8 @@ def _unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResp
 def _undo_unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResponse:
     """Undo: put the person just unassigned back. They were on the shift a moment ago, so the conflict
     warnings they were assigned over are not asked again (override); the roster and capacity rules still hold."""
-    staff = (
-        shift.schedule.staff.filter(is_active=True, pk=int(user_id)).first() if user_id.isdigit() else None
-    )
+    wanted = parse_id(user_id)
+    staff = shift.schedule.staff.filter(is_active=True, pk=wanted).first() if wanted else None
     if staff is None:
         error = "That person is no longer on the roster."
         if _is_htmx(request):

@@ -5,14 +5,13 @@ Who: the schedule's schedule admins and system admins (access.get_*_for_user(man
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from shiftdesk.lib.bounds import parse_day
 from shiftdesk.scheduling import access, actions
 from shiftdesk.scheduling.forms import RepeatShiftForm, ShiftForm, add_action_errors
 from shiftdesk.scheduling.models import Site
@@ -35,10 +34,9 @@ def shift_create(request: HttpRequest, schedule_id: int) -> HttpResponse:
                 return redirect(shift_grid_url(shift, site))
     else:
         initial = {"staff_needed": 1}
-        try:
-            initial["date"] = date.fromisoformat(request.GET.get("date", ""))
-        except ValueError:
-            pass
+        day, understood = parse_day(request.GET.get("date"), None)
+        if day is not None and understood:
+            initial["date"] = day
         form = ShiftForm(initial=initial, tz=site.tzinfo)
     return render(
         request,
