@@ -273,7 +273,9 @@ DEMO_BANNER = """
    Regular staff           {staff_email} / {staff_password}
 
  Microsoft 365 emulator    {emulator}
-   App registrations       {emulator}/portal/   (sign in as {tenant_admin_email} / {tenant_admin_password})
+   App registrations       {emulator}/portal/
+     Microsoft 365 admin   {tenant_admin_email} / {tenant_admin_password}   (the portal and admin consent;
+                           not the ShiftDesk admin above)
    Outlook viewer          {emulator}/outlook/
    Staff mailboxes         every demo staff member's ShiftDesk email, password {mailbox_password}
    Its certificate comes from a local CA: {ca}

@@ -30,6 +30,10 @@ from shiftdesk.scheduling.demo import (
 )
 
 MAILBOX_PASSWORD = "demo-mailbox-2026"
+# The tenant's Microsoft 365 administrator (the portal and admin consent) is its own person, not ShiftDesk's
+# admin: with one address and two passwords, newcomers typed the wrong one (issue 14).
+TENANT_ADMIN_EMAIL = f"m365.admin@{DEMO_DOMAIN}"
+TENANT_ADMIN_NAME = "Riverside Microsoft 365 Admin"
 APP_NAME = "ShiftDesk Shift Sync"
 
 
@@ -57,9 +61,19 @@ class Command(BaseCommand):
                             "display_name": p["display_name"],
                             "password": MAILBOX_PASSWORD,
                             "time_zone": DEMO_TIME_ZONE,
-                            "is_admin": p["email"] == ADMIN_EMAIL,
+                            "is_admin": False,
                         }
                         for p in people
+                    ]
+                    + [
+                        {
+                            "upn": TENANT_ADMIN_EMAIL,
+                            "mail": TENANT_ADMIN_EMAIL,
+                            "display_name": TENANT_ADMIN_NAME,
+                            "password": MAILBOX_PASSWORD,
+                            "time_zone": DEMO_TIME_ZONE,
+                            "is_admin": True,
+                        }
                     ],
                 }
             ]
@@ -79,7 +93,7 @@ class Command(BaseCommand):
             "admin_password": DEMO_ADMIN_PASSWORD,
             "staff_email": DEMO_STAFF[0].email,
             "staff_password": DEMO_STAFF_PASSWORD,
-            "tenant_admin_email": ADMIN_EMAIL,
+            "tenant_admin_email": TENANT_ADMIN_EMAIL,
             "tenant_admin_password": MAILBOX_PASSWORD,
             "mailbox_password": MAILBOX_PASSWORD,
         }
