@@ -78,13 +78,28 @@ def _surface_routes(
     from m365emulator.identity.urls import routes as identity_routes
     from m365emulator.portal.urls import routes as portal_routes
 
+    google_control, google_app = _google_apps(state)
+    control_routes = [Mount("/google", app=google_control), *control_routes]
     control = ControlGuard(Router(control_routes), state, hosts=control_hosts, token=control_token)
-    routes: list = [Mount("/_emulator", app=control), Mount("/portal", routes=portal_routes)]
+    routes: list = [Mount("/_emulator", app=control), Mount("/google", app=google_app)]
+    routes.append(Mount("/portal", routes=portal_routes))
     routes += _graph_side_routes()
     routes += ews_routes
     routes.append(Route("/", _home))
     routes += identity_routes
     return routes
+
+
+def _google_apps(state: EmulatorState) -> tuple:
+    """The Google emulator (the sibling package googleemulator) on the same origin and CA: its API and pages
+    under /google, its control API under /_emulator/google behind the same guard. Its world (state.google)
+    lives beside the Microsoft one and saves itself to the same state dir."""
+    from googleemulator.app import build_control_app, build_google_app
+    from googleemulator.state import GoogleState
+
+    if getattr(state, "google", None) is None:
+        state.google = GoogleState(state.state_dir)
+    return build_control_app(state.google), build_google_app(state.google)
 
 
 def _graph_side_routes() -> list:
