@@ -22,7 +22,7 @@ def documented_production_env() -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         name, _, value = line.partition("=")
-        env[name] = value
+        env[name] = value[1:-1] if value[:1] == value[-1:] == '"' else value
     fill = {"SECRET_KEY": STRONG_SECRET_KEY, "SHIFTDESK_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
     for name, value in env.items():
         if value.startswith("<"):
