@@ -67,6 +67,7 @@ def raw_event(event: Event) -> dict:
         "exceptionOccurrences": sorted(event.exceptions),
         "attendees": list(event.attendees),
         "singleValueExtendedProperties": [{"id": i, "value": v} for i, v in event.extended.values()],
+        "regularId": event.regular_id or event.id,  # the id Graph shows without Prefer: IdType="ImmutableId"
     }
 
 
@@ -174,10 +175,7 @@ async def edit_event(request: Request) -> Response:
             cal = box.calendar(str(calendar_id))
             if body:
                 box.update_event(target.id, body)
-            if target.calendar_id != cal.id:
-                target.calendar_id = cal.id
-                box.touch(target)
-                box.graph.changed(box, target, "updated")
+            box.move_event(target, cal.id)  # the immutable id stays; the regular id changes
             return JSONResponse(raw_event(target))
     with box.graph.lock:
         event = box.update_event(request.path_params["event_id"], body)

@@ -258,15 +258,50 @@ async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
     finally:
         ctx.graph.throttle.release(key)
     result.headers = {**out_headers, **result.headers}
-    if "idtype" in ctx.headers.get("prefer", "").lower():  # ids are immutable always, so the preference holds
+    immutable = wants_immutable_ids(ctx.headers)
+    if immutable:
         applied = result.headers.get("Preference-Applied")
         result.headers["Preference-Applied"] = ", ".join(filter(None, [applied, 'IdType="ImmutableId"']))
-    if ctx.scope is None:  # a $batch item: the request log counts it one by one, like throttling does
-        _log_item(ctx, result, started)
+    elif ctx.user is not None and isinstance(result.body, dict):
+        # Without the preference Graph shows regular ids, which change when an event moves to another calendar
+        # (concepts/outlook-immutable-id.md): events that moved are shown under their new regular id.
+        box = ctx.graph.mailboxes.get(ctx.user.oid)
+        if box is not None and box.regular_ids:
+            _show_regular_ids(result.body, {v: k for k, v in box.regular_ids.items()})
+    if ctx.scope is not None:
+        entry = ctx.scope.get(
+            "m365emulator.log"
+        )  # state.LOG_SCOPE_KEY: tests find requests lacking the header
+        if entry is not None:
+            entry["immutable_ids"] = immutable
+    else:  # a $batch item: the request log counts it one by one, like throttling does
+        _log_item(ctx, result, started, immutable)
     return result
 
 
-def _log_item(ctx: Ctx, result: Result, started: float) -> None:
+def wants_immutable_ids(headers: dict[str, str]) -> bool:
+    """`Prefer: IdType="ImmutableId"` among the request's preferences (quotes and case as clients send them)."""
+    for part in headers.get("prefer", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "idtype" and value.strip().strip('"').lower() == "immutableid":
+            return True
+    return False
+
+
+def _show_regular_ids(body: Any, shown: dict[str, str]) -> None:
+    if isinstance(body, dict):
+        value = body.get("id")
+        if isinstance(value, str) and value in shown:
+            body["id"] = shown[value]
+        for child in body.values():
+            if isinstance(child, (dict, list)):
+                _show_regular_ids(child, shown)
+    elif isinstance(body, list):
+        for child in body:
+            _show_regular_ids(child, shown)
+
+
+def _log_item(ctx: Ctx, result: Result, started: float, immutable: bool = False) -> None:
     log_ = getattr(ctx.state, "request_log", None)
     if log_ is None:
         return
@@ -282,6 +317,7 @@ def _log_item(ctx: Ctx, result: Result, started: float) -> None:
             "mailbox": ctx.user.oid if ctx.user is not None else (claims.oid if claims else None),
             "ms": round((time.perf_counter() - started) * 1000, 3),
             "batch": True,
+            "immutable_ids": immutable,
         }
     )
 

@@ -90,6 +90,9 @@ class Event:
     extended: dict[str, list[str]] = field(default_factory=dict)  # lower(id) -> [id, value]
     cancelled_dates: list[str] = field(default_factory=list)  # deleted occurrences of a series (ISO dates)
     exceptions: dict[str, dict] = field(default_factory=dict)  # ISO date -> changed fields of that occurrence
+    # The id Graph shows without `Prefer: IdType="ImmutableId"` ("" = the same as `id`). Outlook's regular ids
+    # change when an item moves to another folder (concepts/outlook-immutable-id.md); `id` is the immutable id.
+    regular_id: str = ""
 
     @property
     def etag(self) -> str:
@@ -152,6 +155,7 @@ class Mailbox:
         self.occurrences: dict[str, tuple[str, str]] = {}  # occurrence id -> (master id, ISO date)
         self.sync_states: dict[str, SyncState] = {}
         self.pages: dict[str, tuple[list[dict], str]] = {}  # delta skiptoken -> (remaining items, deltatoken)
+        self.regular_ids: dict[str, str] = {}  # regular id of a moved event -> its immutable id
         self.create_calendar("Calendar", default=True)
 
     # ---- calendars -------------------------------------------------------------------------------
@@ -204,7 +208,27 @@ class Mailbox:
         del self.calendars[cal.id]
 
     # ---- events ----------------------------------------------------------------------------------
+    def move_event(self, event: Event, calendar_id: str) -> None:
+        """The user moves the event to another calendar: its immutable id stays; its regular id changes, and
+        the old regular id no longer finds it (concepts/outlook-immutable-id.md)."""
+        cal = self.calendar(calendar_id)
+        if event.calendar_id == cal.id:
+            return
+        self.regular_ids.pop(event.regular_id, None)
+        event.calendar_id = cal.id
+        raw = hashlib.sha256(f"{event.id}:{cal.id}".encode()).digest() + b"\x02" * 9
+        event.regular_id = ID_PREFIX + base64.urlsafe_b64encode(b"\x00" + raw).decode()
+        self.regular_ids[event.regular_id] = event.id
+        self.touch(event)
+        self.graph.changed(self, event, "updated")
+
+    def shown_id(self, event_id: str) -> str:
+        """The id shown without the ImmutableId preference."""
+        event = self.events.get(event_id)
+        return event.regular_id if event is not None and event.regular_id else event_id
+
     def event(self, event_id: str) -> Event:
+        event_id = self.regular_ids.get(event_id, event_id)
         found = self.events.get(event_id)
         if found is not None:
             return found
@@ -213,7 +237,7 @@ class Mailbox:
         raise exc.item_not_found()
 
     def find(self, event_id: str) -> Event | Occurrence:
-        """An event, or an occurrence of a series by its occurrence id."""
+        """An event, or an occurrence of a series by its occurrence id (a regular id of a moved event too)."""
         if event_id in self.occurrences:
             master_id, day = self.occurrences[event_id]
             master = self.events.get(master_id)
@@ -333,6 +357,7 @@ class Mailbox:
 
     def _remove(self, event: Event) -> None:
         self.events.pop(event.id, None)
+        self.regular_ids.pop(event.regular_id, None)
         if event.transaction_id:
             self.transactions.pop(event.transaction_id, None)
         self.graph.seq += 1

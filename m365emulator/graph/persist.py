@@ -71,5 +71,6 @@ def load_graph(graph: GraphState, data: dict[str, Any]) -> None:
             box.events[ev["id"]] = Event(**ev)
         box.transactions = {e.transaction_id: e.id for e in box.events.values() if e.transaction_id}
         box.occurrences, box.sync_states, box.pages = {}, {}, {}
+        box.regular_ids = {e.regular_id: e.id for e in box.events.values() if e.regular_id}
         graph.mailboxes[box.oid] = box
     load_subscriptions(graph, data.get("subscriptions", []))

@@ -134,7 +134,11 @@ def test_batch_items_are_logged_one_by_one(megan, emulator):
     assert log[-1]["path"] == "/v1.0/$batch" and log[-1]["status"] == 200
 
 
+IMMUTABLE = {"Prefer": 'IdType="ImmutableId"'}
+
+
 def test_the_user_moves_an_event_to_another_calendar_and_it_keeps_its_id(megan, emulator):
+    megan.headers.update(IMMUTABLE)  # the id is kept for clients that ask for immutable ids
     cal = emulator.control.post(f"/graph/mailboxes/{MEGAN}/calendars", json={"name": "Personal"}).json()
     event = megan.post("/me/events", json=shift()).json()
     url = f"/graph/mailboxes/{MEGAN}/events/{event['id']}"
@@ -150,6 +154,25 @@ def test_the_user_moves_an_event_to_another_calendar_and_it_keeps_its_id(megan, 
     assert megan.get("/me/calendar/events").json()["value"] == []
     missing = emulator.control.patch(url, json={"calendarId": "AAMkAGnope" + "A" * 60})
     assert missing.status_code in (400, 404) and missing.json()["error"]["code"]
+
+
+def test_without_immutable_ids_a_moved_event_gets_a_new_id(megan, emulator):
+    # concepts/outlook-immutable-id.md: regular ids change when the item moves to another folder.
+    cal = emulator.control.post(f"/graph/mailboxes/{MEGAN}/calendars", json={"name": "Personal"}).json()
+    event = megan.post("/me/events", json=shift()).json()
+    moved = emulator.control.patch(
+        f"/graph/mailboxes/{MEGAN}/events/{event['id']}", json={"calendarId": cal["id"]}
+    )
+    regular = moved.json()["regularId"]
+    assert regular != event["id"] and moved.json()["id"] == event["id"]
+    listed = megan.get(f"/me/calendars/{cal['id']}/events").json()["value"]
+    assert [e["id"] for e in listed] == [regular]  # the id the client knew is not what Graph shows now
+    assert megan.get(f"/me/events/{regular}").json()["id"] == regular
+    with_header = megan.get(f"/me/calendars/{cal['id']}/events", headers=IMMUTABLE).json()["value"]
+    assert [e["id"] for e in with_header] == [event["id"]]
+    # The request log says which requests lacked the preference.
+    log = emulator.control.get("/graph/requests", params={"path_prefix": "/v1.0/me"}).json()["value"]
+    assert [r["immutable_ids"] for r in log][-3:] == [False, False, True]
 
 
 def test_a_mailbox_can_deny_the_app_access(megan, emulator):
