@@ -327,7 +327,7 @@ async def calendar(request: Request, state: GoogleState):
         if request.method == "DELETE":
             # The owner deletes the calendar: channels watching it hear not_exists, then it is gone.
             cal.deleted = True
-            if state.pusher is not None or state.channels:
+            if state.channels:
                 pusher(state).notify(cal.id, "not_exists")
             state.dirty = True
             return Response(status_code=204)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from googleemulator.calendar import exceptions as ge
+from googleemulator.calendar.push import pusher
 from googleemulator.state import Calendar, GoogleState
 
 ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")  # base32hex lowercase, 5..1024 characters (events.insert docs)
@@ -69,11 +70,7 @@ def event_instant(when: dict, cal: Calendar, which: str) -> datetime:
         raise ge.invalid(f"Invalid {which} time.") from None
     if dt.tzinfo is None:
         if not when.get("timeZone"):
-            raise ge.ApiError(
-                400,
-                "timeZoneMissing" if False else "required",
-                f"Missing time zone definition for {which} time.",
-            )
+            raise ge.required(f"Missing time zone definition for {which} time.")
         dt = dt.replace(tzinfo=zone(when["timeZone"]))
     elif when.get("timeZone"):
         zone(when["timeZone"])  # validated even when the offset decides
@@ -113,8 +110,8 @@ def _touch(state: GoogleState, cal: Calendar, ev: dict) -> None:
     ev["updated"] = rfc3339(now_dt(state))
     ev["etag"] = etag_for(cal.seq, state.now())
     state.dirty = True
-    if state.pusher is not None:
-        state.pusher.notify(cal.id, "exists")
+    if state.channels:
+        pusher(state).notify(cal.id, "exists")
 
 
 def _validate_times(ev: dict, cal: Calendar) -> None:

@@ -401,8 +401,6 @@ HANDLERS = {name: globals()[name] for _, _, name in ROUTES}
 
 async def endpoint(request: Request) -> Response:
     state = gstate(request)
-    if state.pusher is None and state.channels:
-        pusher(state)
     answer = dispatch(
         state,
         request.method,
