@@ -103,6 +103,13 @@ def ensure_chromium() -> None:
     )
 
 
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    """Regenerate docs/screenshots/ (dashboard, week grid, Calendar Sync at 375 and 1280 px) in Chromium."""
+    install(dev=True)
+    ensure_chromium()
+    return run(PY, ROOT / "docs" / "screenshots" / "make_screenshots.py", check=False)
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     install(dev=True)
     ensure_chromium()
@@ -300,11 +307,12 @@ def main() -> int:
     sub.add_parser(
         "test", help="install everything and run the whole test suite; other arguments go to pytest"
     )
+    sub.add_parser("screenshots", help="regenerate the screenshots in docs/screenshots/")
     args, extra = parser.parse_known_args()
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra  # everything after `test` goes to pytest (-q, -k NAME, paths ...)
-    return {"demo": cmd_demo, "test": cmd_test}[args.command](args)
+    return {"demo": cmd_demo, "test": cmd_test, "screenshots": cmd_screenshots}[args.command](args)
 
 
 if __name__ == "__main__":
