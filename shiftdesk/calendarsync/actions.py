@@ -41,26 +41,29 @@ def do_connect_calendar(
     if existing is not None and not same_account:
         inherited = _switch_connection(existing, new_account_email=account_email)
         existing = None
-    connection = existing or CalendarConnection(user=user, provider=provider, authorized_at=timezone.now())
-    connection.account_email = account_email
-    connection.account_name = account_name
-    connection.account_id = account_id
-    connection.credentials = credentials
-    connection.provider_settings = provider_settings or {}
-    connection.status = CalendarConnection.Status.CONNECTED
-    connection.last_error = ""
-    connection.last_error_at = None
-    connection.reauth_email_sent_at = None
-    connection.paused_reason = ""
-    connection.retry_after_until = None
-    connection.consecutive_failures = 0
-    connection.token_refreshed_at = timezone.now()
-    connection.last_verified_at = timezone.now()  # nothing written yet: nothing to verify
-    connection.sync_due_at = timezone.now()  # resume: links left dirty while it needed reauthorization
-    connection.save()
+    now = timezone.now()
+    fields = {
+        "account_email": account_email, "account_name": account_name, "account_id": account_id,
+        "credentials": credentials, "provider_settings": provider_settings or {},
+        "status": CalendarConnection.Status.CONNECTED, "last_error": "", "last_error_at": None,
+        "reauth_email_sent_at": None, "paused_reason": "", "retry_after_until": None, "consecutive_failures": 0,
+        "token_refreshed_at": now,
+        "last_verified_at": now,  # nothing written yet: nothing to verify
+        "sync_due_at": now,  # resume: links left dirty while it needed reauthorization
+    }  # fmt: skip
+    if existing is not None:
+        # Named fields only (never a whole-row save): a worker's lease, a delta state or a chosen calendar
+        # written meanwhile stay as they are. The row is locked (select_for_update) for this transaction.
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        existing.save(update_fields=[*fields, "updated_at"])
+        connection = existing
+    else:
+        connection = CalendarConnection.objects.create(
+            user=user, provider=provider, authorized_at=now, **fields
+        )
     if inherited:
-        for link in inherited:
-            link.connection = connection
+        linkstate.handed_to(inherited, connection)
         EventLink.objects.bulk_create(inherited, batch_size=2000)
     # Deletes still owed to earlier connections (this one's, or a pending one from a switch before) are run
     # by this connection's worker step, before it writes anything.
@@ -140,18 +143,30 @@ def do_choose_calendars(
     freebusy_calendar_id: str,
     freebusy_calendar_name: str,
 ) -> CalendarConnection:
-    """Save Calendars. The sync engine moves future events when the sync calendar changes."""
-    if sync_calendar_id != connection.sync_calendar_id:
+    """Save Calendars. The sync engine moves future events when the sync calendar changes.
+
+    `connection` may have been loaded before a token refresh and a Graph call (the page lists the
+    calendars first): only the four calendar fields (and the due time) are written, by name, onto the row as
+    it is now, so a rotated refresh token, a status, a lease, a Retry-After or a delta state written meanwhile
+    is never reverted. Returns the row as it is after the write."""
+    current = CalendarConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    if current is None:
+        return connection  # removed meanwhile (Remove Authorization): nothing to save
+    updates: dict[str, object] = {
+        "sync_calendar_id": sync_calendar_id, "sync_calendar_name": sync_calendar_name,
+        "freebusy_calendar_id": freebusy_calendar_id, "freebusy_calendar_name": freebusy_calendar_name,
+        "updated_at": timezone.now(),
+    }  # fmt: skip
+    if sync_calendar_id != current.sync_calendar_id:
         # Level-triggered: every link whose event is in another calendar is now dirty; the engine deletes
         # it there and creates it in the new one. (Past events stay where they are.)
-        linkstate.marked_for_sync(EventLink.objects.filter(connection=connection))
-        connection.sync_due_at = timezone.now()
-    connection.sync_calendar_id = sync_calendar_id
-    connection.sync_calendar_name = sync_calendar_name
-    connection.freebusy_calendar_id = freebusy_calendar_id
-    connection.freebusy_calendar_name = freebusy_calendar_name
-    connection.save()
-    return connection
+        linkstate.marked_for_sync(EventLink.objects.filter(connection=current))
+        updates["sync_due_at"] = timezone.now()
+    CalendarConnection.objects.filter(pk=current.pk).update(**updates)
+    current.refresh_from_db()
+    for name in (*updates, "sync_due_at"):
+        setattr(connection, name, getattr(current, name))
+    return current
 
 
 def do_disconnect_calendar(connection: CalendarConnection, *, delete_future_events: bool = False) -> None:

@@ -61,9 +61,8 @@ def run_export(job_id: int, *, worker_id: str) -> bool:
         targets = list(shifts)
     EventLink.objects.bulk_create(
         [
-            EventLink(
-                connection=connection, shift_id=sid, shift_ref=sid, link_key=EventLink.key_for(job.user_id, sid),
-                tracked=True, dirty=True, create_attempted=True, shift_end=shifts[sid], export_job=job, created_at=now,
+            linkstate.assigned(
+                connection.id, user_id=job.user_id, shift_id=sid, shift_end=shifts[sid], now=now, export_job_id=job.id
             )
             for sid in targets
             if sid not in existing

@@ -31,7 +31,7 @@ from datetime import datetime
 
 from django.db.models import F, QuerySet
 
-from shiftdesk.calendarsync.models import EventLink
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 
 
 class Plan(enum.StrEnum):
@@ -196,6 +196,25 @@ def noticed_moved_in_outlook(
     return links.filter(dirty=False).update(**updates)
 
 
+def assigned(
+    connection_id: int,
+    *,
+    user_id: int,
+    shift_id: int,
+    shift_end: datetime,
+    now: datetime,
+    export_job_id: int | None = None,
+) -> EventLink:
+    """The unsaved link of a shift assigned while the user is authorized (tracked from now on, dirty), or
+    taken in by an export: an exported one may already be in Outlook (an earlier export or connection), so it
+    is probed by link key before it is created."""
+    return EventLink(
+        connection_id=connection_id, shift_id=shift_id, shift_ref=shift_id, link_key=EventLink.key_for(user_id, shift_id),
+        tracked=True, dirty=True, create_attempted=export_job_id is not None, shift_end=shift_end,
+        export_job_id=export_job_id, created_at=now,
+    )  # fmt: skip
+
+
 def inherited(link: EventLink, *, now: datetime) -> EventLink:
     """The unsaved link a new connection of the same user takes over (actions._switch_connection): same key
     and user choices, dirty, no remote ids, and (when wanted) create attempted, so its first step probes by
@@ -208,3 +227,9 @@ def inherited(link: EventLink, *, now: datetime) -> EventLink:
         moved_in_outlook=link.moved_in_outlook, moved_in_outlook_reason=link.moved_in_outlook_reason,
         moved_in_outlook_at=link.moved_in_outlook_at, created_at=now,
     )  # fmt: skip
+
+
+def handed_to(links: Iterable[EventLink], connection: CalendarConnection) -> None:
+    """The inherited (unsaved) links belong to the user's new connection."""
+    for link in links:
+        link.connection = connection

@@ -35,15 +35,8 @@ def record_calendar_changes(changes: Sequence[CalendarChange]) -> None:
         after = change.after
         if change.kind == ChangeKind.ASSIGNED and after is not None and after.end > now:
             # Assigned while authorized: tracked from now on (past shifts are history, not synced).
-            new_links[(connection_id, change.shift_id)] = EventLink(
-                connection_id=connection_id,
-                shift_id=change.shift_id,
-                shift_ref=change.shift_id,
-                link_key=EventLink.key_for(change.user_id, change.shift_id),
-                tracked=True,
-                dirty=True,
-                shift_end=after.end,
-                created_at=now,
+            new_links[(connection_id, change.shift_id)] = linkstate.assigned(
+                connection_id, user_id=change.user_id, shift_id=change.shift_id, shift_end=after.end, now=now
             )
         else:
             touched[connection_id].add(change.shift_id)

@@ -17,13 +17,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from shiftdesk.calendarsync import linkstate
+from shiftdesk.calendarsync.lease import hold_lease, reschedule
 from shiftdesk.calendarsync.linkstate import Plan
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, SyncLogEntry
 from shiftdesk.calendarsync.pacing import backoff_seconds
 from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 
 if TYPE_CHECKING:
-    from shiftdesk.calendarsync.engine import LinkPlan
+    from shiftdesk.calendarsync.plan import LinkPlan
 
 log = logging.getLogger("shiftdesk.calendarsync")
 Status = CalendarConnection.Status
@@ -201,8 +202,6 @@ _ACTIONS = {
 
 
 def record_step(rec: StepRecord) -> None:
-    from shiftdesk.calendarsync.engine import hold_lease, reschedule
-
     connection = rec.connection
     if rec.lease_lost:
         _lease_lost(rec)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Min
 
 from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection, SyncLogEntry
+from shiftdesk.calendarsync.network import event_loop, run_ops
 from shiftdesk.calendarsync.pacing import backoff_seconds
 from shiftdesk.calendarsync.providers import get_backend
 from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
@@ -54,7 +55,6 @@ def _where(retiring: RetiringConnection) -> str:
 
 
 def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: datetime) -> None:
-    from shiftdesk.calendarsync.engine import _loop, _run
 
     events: list[dict] = list(retiring.events)
     done: list[tuple[dict, str, str]] = []  # (event, remote id, message)
@@ -75,7 +75,7 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
             stop = ProviderError("The previous connection's credentials could not be used.", permanent=True)
         if stop is None:
             deadline = time.monotonic() + settings.SYNC_LEASE_SECONDS / 2
-            loop = _loop()
+            loop = event_loop()
             provider = backend.open(old, token)
             finds: list[Operation] = []
             deletes: list[Operation] = []
@@ -85,7 +85,7 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
                 # (Every calendar of the old mailbox is searched: the provider lists them.)
                 finds = [Operation("find", i, link_key=e["link_key"]) for i, e in enumerate(events)
                          if not e.get("event_id")]  # fmt: skip
-                loop.run_until_complete(_run(provider, finds, deadline))
+                loop.run_until_complete(run_ops(provider, finds, deadline))
                 ids = {i: e["event_id"] for i, e in enumerate(events) if e.get("event_id")}
                 for op in finds:
                     if op.fate is Fate.ANSWERED and op.error is None:
@@ -94,7 +94,7 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
                         else:
                             ids[op.tag] = op.result.id
                 deletes = [Operation("delete", i, event_id=event_id) for i, event_id in ids.items()]
-                loop.run_until_complete(_run(provider, deletes, deadline))
+                loop.run_until_complete(run_ops(provider, deletes, deadline))
             except Exception:  # noqa: BLE001 - unexpected: counted as a failed attempt, tried again later
                 log.warning("retire user=%s: deleting failed", retiring.user_id, exc_info=True)
                 stop = ProviderError("Deleting from the previous calendar failed unexpectedly.")

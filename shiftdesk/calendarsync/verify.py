@@ -29,8 +29,8 @@ from django.db import transaction
 
 from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.desired import Desired, desired_for_links
-from shiftdesk.calendarsync.engine import _loop, _network_phase, _run
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+from shiftdesk.calendarsync.network import event_loop, network_phase, run_ops
 from shiftdesk.calendarsync.providers.base import ChangeSet, Fate, Operation, ProviderError, RemoteEvent
 from shiftdesk.calendarsync.recording import StepRecord, record_step
 
@@ -64,9 +64,9 @@ def verify_if_due(
         token = backend.credentials(connection)
     except ProviderError:
         return False  # verification is best-effort; the next sync step reports the problem
-    loop = _loop()
+    loop = event_loop()
     ops: list[Operation] = []
-    with _network_phase():
+    with network_phase():
         provider = backend.open(connection, token, client=client)
         try:
             watch = loop.run_until_complete(_watch(provider, connection, links, now))
@@ -76,7 +76,7 @@ def verify_if_due(
                               calendar_id=link.remote_calendar_id or connection.sync_calendar_id)
                     for link in watch.suspects
                 ]  # fmt: skip
-                loop.run_until_complete(_run(provider, ops, started + settings.SYNC_LEASE_SECONDS / 2))
+                loop.run_until_complete(run_ops(provider, ops, started + settings.SYNC_LEASE_SECONDS / 2))
         finally:
             loop.run_until_complete(provider.aclose())
     refused = watch.refused or next(

@@ -25,9 +25,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from shiftdesk.calendarsync.engine import RequestGate, reschedule, sync_one_connection, use_network_gate
+from shiftdesk.calendarsync.engine import sync_one_connection
 from shiftdesk.calendarsync.exports import run_queued_exports
+from shiftdesk.calendarsync.lease import reschedule
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+from shiftdesk.calendarsync.network import RequestGate, event_loop, use_network_gate
 from shiftdesk.calendarsync.providers import get_backend
 from shiftdesk.calendarsync.providers.base import ProviderError
 from shiftdesk.ops import heartbeat
@@ -191,9 +193,7 @@ class Worker:
         if clients is None:
             clients = self._local.clients = {}
         if provider not in clients:
-            from shiftdesk.calendarsync.engine import _loop
-
-            _loop()  # the thread's event loop first: the client's pool binds to it
+            event_loop()  # the thread's event loop first: the client's pool binds to it
             clients[provider] = get_backend(provider).new_client()
         return clients[provider]
 

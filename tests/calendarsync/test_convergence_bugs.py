@@ -132,7 +132,7 @@ def test_the_probe_finds_an_unrecorded_event_left_in_a_calendar_no_longer_chosen
     """A crash after the create landed in Work (nothing recorded, not even a lost answer's error); then the
     user chose the default calendar. Nothing recorded says "Work" except the calendar itself: the probe must
     look through the mailbox's calendars by their documented paths and move the event."""
-    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as engine
     from shiftdesk.calendarsync.models import EventLink
 
     bob = sync.add_user(0)
@@ -190,7 +190,7 @@ def test_a_user_action_committed_while_a_step_sends_wins_over_the_recording(
     """The step plans from both links (both shifts were edited), sends, and while its requests are in flight
     the user (or an admin) acts on the link whose event was deleted in Outlook. After the drain that event is
     back: the step's recording never wrote its stale copy of the link over the action."""
-    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as engine
     from shiftdesk.calendarsync.actions import do_restore_deleted_events, do_start_export
     from shiftdesk.calendarsync.exports import run_export
     from shiftdesk.calendarsync.models import EventLink

@@ -19,7 +19,7 @@ def graph_requests(sync, user=None) -> list[dict]:
 
 
 def test_it_adopts_an_event_created_before_a_crash_instead_of_duplicating(sync, monkeypatch):
-    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as engine
     from shiftdesk.calendarsync.models import EventLink, SyncLogEntry
 
     bob = sync.add_user(0)
@@ -79,7 +79,7 @@ def test_a_create_whose_answer_was_lost_is_found_again_never_orphaned(sync, unas
 def test_a_step_that_lost_its_lease_records_nothing_and_the_new_holder_adopts(sync, monkeypatch):
     """A step stuck past its lease (behind the network gate, a long Retry-After) while another worker took the
     connection over must not write its stale view of the links over the new holder's."""
-    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as engine
     from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
 
     bob = sync.add_user(0)

@@ -109,6 +109,7 @@ def test_the_worker_overlaps_database_work_but_never_has_more_requests_in_flight
     import time
 
     from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as step_module
     from shiftdesk.calendarsync.worker import Worker
 
     users = [sync.add_user(i) for i in range(4)]
@@ -124,7 +125,7 @@ def test_the_worker_overlaps_database_work_but_never_has_more_requests_in_flight
             counts[key] += by
             counts[f"max_{key}"] = max(counts[f"max_{key}"], counts[key])
 
-    real_send, real_record = engine._send_requests, engine.record_step
+    real_send, real_record = step_module._send_requests, step_module.record_step
 
     def send(*args, **kwargs):
         requests = args[-1]
@@ -145,9 +146,9 @@ def test_the_worker_overlaps_database_work_but_never_has_more_requests_in_flight
             bump("stepping", -1)
 
     real_step = engine.sync_one_connection
-    monkeypatch.setattr(engine, "_send_requests", send)
+    monkeypatch.setattr(step_module, "_send_requests", send)
     monkeypatch.setattr("shiftdesk.calendarsync.worker.sync_one_connection", step)
-    monkeypatch.setattr(engine, "record_step", real_record)
+    monkeypatch.setattr(step_module, "record_step", real_record)
     Worker(concurrency=2, worker_id="gate").run(once=True)
     assert [len(sync.events(u)) for u in users] == [45] * 4
     assert counts["max_requests"] == 6  # the budget (8): never a third step of 3 requests at once

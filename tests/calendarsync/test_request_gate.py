@@ -1,11 +1,11 @@
-"""The worker's budget of requests in flight (engine.RequestGate), shared by its threads."""
+"""The worker's budget of requests in flight (network.RequestGate), shared by its threads."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from shiftdesk.calendarsync.engine import RequestGate
+from shiftdesk.calendarsync.network import RequestGate
 
 
 def test_the_budget_is_never_exceeded_and_a_big_step_is_not_starved():

@@ -13,7 +13,7 @@ from tests.calendarsync.conftest import link_key_of
 
 
 def test_ews_sync_converges_to_exactly_the_desired_events_under_faults(sync, monkeypatch):
-    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as engine
     from shiftdesk.scheduling.actions import do_unassign_staff, do_update_shift
     from shiftdesk.scheduling.models import Assignment
 

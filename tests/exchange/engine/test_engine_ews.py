@@ -34,7 +34,7 @@ def test_it_creates_the_event_with_the_link_property_and_no_probe(sync):
 
 
 def test_it_adopts_an_event_created_before_a_crash(sync, monkeypatch):
-    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync import step as engine
     from shiftdesk.calendarsync.models import EventLink, SyncLogEntry
 
     bob = sync.add_user(0)
