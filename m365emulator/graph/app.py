@@ -197,6 +197,12 @@ def resolve_user(ctx: Ctx, segment: str | None) -> None:
         ctx.user_prefix = "/me"
         return
     user = directory.users.get(segment) or directory.user_by_login(segment)
+    if user is None and len(segment) == 16:  # a personal account's Graph id (serialize.personal_graph_id)
+        from .serialize import personal_graph_id
+
+        user = next(
+            (u for u in directory.users.values() if u.is_personal and personal_graph_id(u) == segment), None
+        )
     if user is None or user.tenant_id != claims.tid:
         raise exc.invalid_user(segment)
     ctx.user = user

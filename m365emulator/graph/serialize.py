@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -149,9 +150,30 @@ def calendar_json(box: Mailbox, cal: Calendar) -> dict[str, Any]:
     }
 
 
+def personal_graph_id(user: Any) -> str:
+    """A personal Microsoft account's id as Graph's /me gives it: 16 hex digits (not the directory GUID)."""
+    return hashlib.sha256(("msa:" + user.oid).encode()).hexdigest()[:16]
+
+
 def user_json(user: Any) -> dict[str, Any]:
     name = user.display_name or ""
     given, _, surname = name.partition(" ")
+    if getattr(user, "is_personal", False):
+        # Personal accounts: Graph answers a 16-hex-digit id and `mail: null`; the address is the
+        # userPrincipalName (user-get.md examples; a known difference from work accounts).
+        return {
+            "businessPhones": [],
+            "displayName": name,
+            "givenName": given or None,
+            "jobTitle": None,
+            "mail": None,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": None,
+            "surname": surname or None,
+            "userPrincipalName": user.user_principal_name,
+            "id": personal_graph_id(user),
+        }
     return {
         "businessPhones": [],
         "displayName": name,

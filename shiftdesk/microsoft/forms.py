@@ -90,7 +90,15 @@ class AzureADSettingsForm(forms.Form):
         "the portal's default (180 days from today; the portal allows at most 24 months). ShiftDesk warns "
         "admins 30 days before it.",
     )
-    account_type = forms.ChoiceField(label="Supported Account Type", choices=AccountType.choices)
+    account_type = forms.ChoiceField(
+        label="Supported Account Type",
+        choices=AccountType.choices,
+        # The Azure portal preselects "Accounts in this organizational directory only"; the FAQ's advice (and
+        # the only type that admits personal Outlook.com accounts too) is the multi-tenant + personal one.
+        help_text="Select the type chosen when the app was registered. When registering, pick Accounts in any "
+        "organizational directory and personal Microsoft accounts (the Azure portal preselects Accounts in this "
+        "organizational directory only): it lets both work accounts and personal Outlook.com accounts authorize.",
+    )
     tenant_id = forms.CharField(
         label="Tenant ID",
         required=False,

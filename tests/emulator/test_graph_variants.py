@@ -192,3 +192,15 @@ def test_batch_outer_424_variant(megan, emulator):
     assert statuses == [201, 201, 201, 429, 429]
     emulator.control.delete("/graph/throttling")
     assert megan.post("/$batch", json=_batch(2)).status_code == 200  # nothing throttled: a plain 200
+
+
+# ---- point 8: personal accounts ---------------------------------------------------------------------
+def test_a_personal_account_has_a_16_hex_id_and_no_mail(emulator, world):
+    with client(emulator, token_for(emulator, "pat@outlook.com")) as pat:
+        me = pat.get("/me").json()
+        assert len(me["id"]) == 16 and int(me["id"], 16) >= 0
+        assert me["mail"] is None and me["userPrincipalName"] == "pat@outlook.com"
+        assert pat.get(f"/users/{me['id']}/calendars").status_code == 200
+    with client(emulator, token_for(emulator, MEGAN)) as megan:  # work accounts keep the GUID and a mail
+        me = megan.get("/me").json()
+        assert len(me["id"]) == 36 and me["mail"] == MEGAN

@@ -129,3 +129,15 @@ def test_a_pressed_cancel_is_still_told_you_cancelled(bob_client, emulator, azur
         "You cancelled the authorization at Microsoft"
         in bob_client.get("/account/calendar-sync/").content.decode()
     )
+
+
+def test_a_personal_account_is_named_by_its_user_principal_name(bob_client, emulator, azure):
+    # Point 8: for a personal Microsoft account Graph's /me has `mail: null` and a 16-hex-digit id.
+    from tests.microsoft.conftest import PAT
+
+    response, _ = authorize(bob_client, emulator, *PAT)
+    assert response.status_code == 302
+    connection = CalendarConnection.objects.get(user__email="bob@example.org")
+    assert connection.account_email == "pat@outlook.com"
+    assert len(connection.account_id) == 16 and int(connection.account_id, 16) >= 0
+    assert "pat@outlook.com" in bob_client.get("/account/calendar-sync/").content.decode()

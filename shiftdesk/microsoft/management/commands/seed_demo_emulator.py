@@ -30,6 +30,7 @@ from shiftdesk.scheduling.demo import (
 )
 
 MAILBOX_PASSWORD = "demo-mailbox-2026"
+PERSONAL_ACCOUNT = "riverside.staff@outlook.com"  # a personal Microsoft account (tenant `consumers`)
 # The tenant's Microsoft 365 administrator (the portal and admin consent) is its own person, not ShiftDesk's
 # admin: with one address and two passwords, newcomers typed the wrong one (issue 14).
 TENANT_ADMIN_EMAIL = f"m365.admin@{DEMO_DOMAIN}"
@@ -76,7 +77,17 @@ class Command(BaseCommand):
                         }
                     ],
                 }
-            ]
+            ],
+            # The FAQ's personal-account path: a personal Microsoft account on the `consumers` tenant, which
+            # an app registered for "any organizational directory and personal Microsoft accounts" admits.
+            "personal_users": [
+                {
+                    "upn": PERSONAL_ACCOUNT,
+                    "display_name": f"{DEMO_STAFF[0].first_name} {DEMO_STAFF[0].last_name} (personal)",
+                    "password": MAILBOX_PASSWORD,
+                    "time_zone": DEMO_TIME_ZONE,
+                }
+            ],
         }
         response = client.post("/seed", json=seed)
         if response.status_code == 400 and "exists" in response.text.lower():
@@ -96,6 +107,7 @@ class Command(BaseCommand):
             "tenant_admin_email": TENANT_ADMIN_EMAIL,
             "tenant_admin_password": MAILBOX_PASSWORD,
             "mailbox_password": MAILBOX_PASSWORD,
+            "personal_account": PERSONAL_ACCOUNT,
         }
         (settings.VAR_DIR / "demo-logins.json").write_text(json.dumps(logins, indent=2))
 
@@ -109,7 +121,8 @@ class Command(BaseCommand):
             json={
                 "tenant": DEMO_DOMAIN,
                 "name": APP_NAME,
-                "sign_in_audience": "AzureADMultipleOrgs",
+                # What ShiftDesk recommends (the FAQ's advice): work accounts and personal accounts.
+                "sign_in_audience": "AzureADandPersonalMicrosoftAccount",
                 "redirect_uris": [redirect_url()],
                 "delegated_permissions": ["offline_access", "User.Read", "Calendars.ReadWrite"],
             },
@@ -125,7 +138,7 @@ class Command(BaseCommand):
         candidate.application_id = client_id
         candidate.client_secret = value
         candidate.secret_last4 = value[-4:]
-        candidate.account_type = AccountType.MULTI
+        candidate.account_type = AccountType.MULTI_AND_PERSONAL
         candidate.enabled = True
         admin = User.objects.get(email=ADMIN_EMAIL)
         do_save_azure_ad_settings(candidate, by=admin, verified=None)
