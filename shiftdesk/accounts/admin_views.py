@@ -45,7 +45,11 @@ def admin_accounts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/admin_accounts.html",
-        {"users": users.order_by("-is_active", "last_name", "first_name", "email"), "q": query},
+        {
+            "users": users.order_by("-is_active", "last_name", "first_name", "email"),
+            "q": query,
+            "locked_out": throttle.locked_out_emails(),  # emails are stored lower case (actions._check_email)
+        },
     )
 
 

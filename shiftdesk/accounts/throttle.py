@@ -53,16 +53,16 @@ def record_reset_request(request: HttpRequest, email: str) -> bool:
     return bool(getattr(request, "axes_locked_out", False))
 
 
-def locked_out_emails(emails: list[str]) -> set[str]:
-    """Those of `emails` locked out from some client address now (Admin > Accounts shows Unlock for them)."""
+def locked_out_emails(emails: list[str] | None = None) -> set[str]:
+    """The email addresses locked out from some client address now (all of them, or those of `emails`):
+    Admin > Accounts marks them and shows Unlock."""
     since = timezone.now() - (settings.AXES_COOLOFF_TIME or dt.timedelta(days=36500))
-    return set(
-        AccessAttempt.objects.filter(
-            username__in=[e.lower() for e in emails],
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-            attempt_time__gte=since,
-        ).values_list("username", flat=True)
+    attempts = AccessAttempt.objects.filter(
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=since
     )
+    if emails is not None:
+        attempts = attempts.filter(username__in=[e.lower() for e in emails])
+    return set(attempts.values_list("username", flat=True))
 
 
 def unlock(email: str) -> int:

@@ -101,6 +101,7 @@ class Undecryptable(str):
 
 # The labels ("Azure AD OAuth 2 settings: Client Secret: Value") of the undecryptable values read in this
 # request or command; None outside one (shiftdesk.ops.middleware starts one per request).
+_warned: set[str] = set()
 _seen: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("undecryptable_seen", default=None)
 
 
@@ -129,9 +130,13 @@ class EncryptedTextField(models.TextField):
             return decrypt(value)
         except DecryptionError:
             label = f"{self.model._meta.verbose_name}: {self.verbose_name}"
-            log.warning(
-                "%s (table %s) cannot be decrypted with the configured keys", label, self.model._meta.db_table
-            )
+            if label not in _warned:  # once per process and kind: workers read these rows every poll
+                _warned.add(label)
+                log.warning(
+                    "%s (table %s) cannot be decrypted with the configured keys",
+                    label,
+                    self.model._meta.db_table,
+                )
             seen = _seen.get()
             if seen is not None:
                 seen.add(label)

@@ -54,6 +54,8 @@ def test_an_admin_unlocks_an_account_on_its_page(alice_client, bob):
     for _ in range(5):
         login(client, bob.email, "wrong-password")
     assert login(client, bob.email, PASSWORD).status_code == 429
+    listing = alice_client.get("/admin/accounts/").content.decode()
+    assert listing.count("data-locked-out") == 1 and "Locked out (too many attempts)" in listing
     page = alice_client.get(f"/admin/accounts/{bob.pk}/").content.decode()
     assert "This account is locked out" in page and "Unlock" in page
     done = alice_client.post(f"/admin/accounts/{bob.pk}/unlock/", follow=True)
