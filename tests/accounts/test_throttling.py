@@ -75,3 +75,17 @@ def test_the_documented_command_unlocks_too(client, bob):
     assert login(client, bob.email, PASSWORD).status_code == 429
     call_command("axes_reset_username", bob.email, stdout=io.StringIO())
     assert login(client, bob.email, PASSWORD).status_code == 302
+
+
+def test_the_pause_ends_by_itself_after_the_cool_off(client, bob, time_machine):
+    import datetime as dt
+
+    time_machine.move_to(dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC), tick=False)
+    for _ in range(5):
+        login(client, bob.email, "wrong-password")
+    time_machine.move_to(dt.datetime(2026, 12, 4, 9, 14, tzinfo=dt.UTC), tick=False)
+    assert login(client, bob.email, PASSWORD).status_code == 429  # and an attempt now restarts the pause
+    time_machine.move_to(dt.datetime(2026, 12, 4, 9, 28, tzinfo=dt.UTC), tick=False)
+    assert login(client, bob.email, PASSWORD).status_code == 429
+    time_machine.move_to(dt.datetime(2026, 12, 4, 9, 44, tzinfo=dt.UTC), tick=False)
+    assert login(client, bob.email, PASSWORD).status_code == 302
