@@ -56,7 +56,8 @@ CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
 # The public URL's host, plus any other names the site is reached by (ALLOWED_HOSTS, comma-separated, e.g.
 # an internal name). With DEBUG on, the local names the demo and browser tests use. /healthz answers on any
 # Host (shiftdesk/ops/middleware.py): load balancers probe by address.
-ALLOWED_HOSTS = [urlsplit(PUBLIC_BASE_URL).hostname or "localhost", *envlist("ALLOWED_HOSTS")]
+_public_host = urlsplit(PUBLIC_BASE_URL).hostname or "localhost"
+ALLOWED_HOSTS = [f"[{_public_host}]" if ":" in _public_host else _public_host, *envlist("ALLOWED_HOSTS")]
 if DEBUG:
     ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]", "testserver"]
 

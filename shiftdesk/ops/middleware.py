@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import Error as DatabaseError  # every database failure (InterfaceError too)
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from shiftdesk.lib import crypto
