@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from shiftdesk.accounts.models import User
-from shiftdesk.accounts.passwords import send_invitation
 from shiftdesk.scheduling import seam
 from shiftdesk.scheduling.models import Assignment, Site
 from shiftdesk.scheduling.seam import CalendarChange, ChangeKind
@@ -32,8 +31,8 @@ def _check_email(email: str, *, exclude_pk: int | None = None) -> str:
 def do_create_user(
     *, email: str, first_name: str, last_name: str, role: str, password: str | None, by: User | None
 ) -> User:
-    """Create an account. Without a password the user is emailed an invitation with a link to set one (after
-    the transaction commits); "Forgot your password?" works for them too (accounts/passwords.py)."""
+    """Create an account. Without a password the user sets one through "Forgot your password?", or through the
+    invitation Admin > Accounts emails them (admin_views; seed_demo sets passwords itself afterwards)."""
     email = _check_email(email)
     if role not in User.Role.values:
         raise ValidationError({"role": "Choose Admin or Regular."})
@@ -47,8 +46,6 @@ def do_create_user(
     else:
         user.set_unusable_password()
     user.save()
-    if not password:
-        transaction.on_commit(lambda: send_invitation(user, by=by))
     return user
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from shiftdesk.accounts import actions, throttle
 from shiftdesk.accounts.admin_forms import UserForm
 from shiftdesk.accounts.models import User
+from shiftdesk.accounts.passwords import send_invitation
 from shiftdesk.accounts.permissions import system_admin_required
 from shiftdesk.scheduling.actions import do_set_user_administered_schedules
 from shiftdesk.scheduling.forms import add_action_errors
@@ -72,6 +73,8 @@ def admin_account_create(request: HttpRequest) -> HttpResponse:
                     do_set_user_administered_schedules(
                         user, schedules=data["administered_schedules"], by=request.user
                     )
+                    if not data["password"]:  # their link to set one, once the account surely exists
+                        transaction.on_commit(lambda: send_invitation(user, by=request.user))
             except ValidationError as e:
                 add_action_errors(form, e)
             else:
