@@ -88,6 +88,7 @@ class RefreshToken:
     issued: float
     expires: float | None  # External + Testing apps: 7 days after issue
     revoked: bool = False
+    last_used: float | None = None  # unused for six months, a refresh token stops working
 
 
 @dataclass

@@ -38,6 +38,7 @@ BASIC = {"openid", CAL + "userinfo.email", CAL + "userinfo.profile"}
 CODE_LIFETIME = 600
 ACCESS_LIFETIME = 3599
 TESTING_REFRESH_LIFETIME = 7 * 24 * 3600
+UNUSED_REFRESH_LIFETIME = 183 * 24 * 3600  # "has not been used for six months"
 MAX_REFRESH_TOKENS = (
     100  # per client and account; the 101st invalidates the oldest (Google's documented limit)
 )
@@ -105,9 +106,9 @@ def issue_tokens(
         )
         state.refresh_tokens[refresh.token] = refresh
         _enforce_refresh_limit(state, client.client_id, account.email)
+        # No refresh_token_expires_in: Google sets it only for time-based access, not for Testing apps,
+        # whose 7-day limit the app learns as invalid_grant when it next refreshes.
         body["refresh_token"] = refresh.token
-        if refresh.expires is not None:
-            body["refresh_token_expires_in"] = int(refresh.expires - now)
     access = AccessToken(
         token=keys.new_access_token(),
         client_id=client.client_id,
@@ -159,8 +160,11 @@ def live_refresh_token(state: GoogleState, raw: str, client: OAuthClient) -> Ref
     token = state.refresh_tokens.get(raw)
     if token is None or token.client_id != client.client_id:
         raise oe.TokenError("invalid_grant", "Bad Request")
-    if token.revoked or (token.expires is not None and state.now() >= token.expires):
+    now = state.now()
+    unused_too_long = now - (token.last_used or token.issued) > UNUSED_REFRESH_LIFETIME
+    if token.revoked or unused_too_long or (token.expires is not None and now >= token.expires):
         raise oe.expired_or_revoked()
+    token.last_used = now
     return token
 
 
