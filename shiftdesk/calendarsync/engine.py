@@ -28,6 +28,7 @@ from shiftdesk.calendarsync.providers import get_backend
 from shiftdesk.calendarsync.providers.base import Fate, Operation
 from shiftdesk.calendarsync.retiring import retire_previous_connections
 from shiftdesk.calendarsync.step import sync_links
+from shiftdesk.calendarsync.tokens import refresh_if_idle
 from shiftdesk.calendarsync.verify import verify_if_due
 
 log = logging.getLogger("shiftdesk.calendarsync")
@@ -50,6 +51,10 @@ def _step(connection_id: int, worker_id: str, client: Any) -> bool:
     connection = CalendarConnection.objects.select_related("user").filter(id=connection_id).first()
     if connection is None:
         return False
+    if connection.status == Status.CONNECTED:
+        backend = get_backend(connection.provider)
+        if not backend.disabled_reason():
+            refresh_if_idle(connection, backend, now)  # before the token goes unused for 90 days (tokens.py)
     if connection.status != Status.CONNECTED or not connection.sync_calendar_id:
         CalendarConnection.objects.filter(id=connection_id).update(sync_due_at=None)
         return False

@@ -26,6 +26,12 @@ def to_local_datetime(instant: datetime, time_zone: str) -> dict[str, str]:
     shift at the right local time on both sides of a DST change.
     """
     local = instant.astimezone(zoneinfo.ZoneInfo(time_zone))
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        # The repeated hour of a DST fall-back night: this wall time names two instants and Graph's
+        # dateTimeTimeZone has no `fold`, so the instant is written in UTC (one meaning; Outlook still shows
+        # it at the right local time).
+        utc = instant.astimezone(zoneinfo.ZoneInfo("UTC"))
+        return {"dateTime": utc.replace(tzinfo=None).isoformat(timespec="seconds"), "timeZone": "UTC"}
     return {"dateTime": local.replace(tzinfo=None).isoformat(timespec="seconds"), "timeZone": time_zone}
 
 

@@ -19,10 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from shiftdesk.calendarsync.engine import sync_one_connection
@@ -31,7 +29,7 @@ from shiftdesk.calendarsync.lease import reschedule
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 from shiftdesk.calendarsync.network import RequestGate, event_loop, use_network_gate
 from shiftdesk.calendarsync.providers import get_backend
-from shiftdesk.calendarsync.providers.base import ProviderError
+from shiftdesk.calendarsync.tokens import enqueue_idle_refreshes, idle
 from shiftdesk.ops import heartbeat
 
 log = logging.getLogger("shiftdesk.calendarsync.worker")
@@ -52,7 +50,7 @@ def due_connections() -> Any:
         CalendarConnection.objects.filter(
             status=Status.CONNECTED, sync_due_at__lte=now, provider__in=_enabled_providers()
         )
-        .exclude(sync_calendar_id="")
+        .filter(~Q(sync_calendar_id="") | idle(now))  # no calendar chosen yet: only to keep its token alive
         .filter(Q(retry_after_until__isnull=True) | Q(retry_after_until__lte=now))
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
     )
@@ -123,58 +121,31 @@ def enqueue_verifications() -> int:
     )
 
 
-def refresh_idle_connections(limit: int = 50) -> int:
-    """Use each idle connection's refresh token before Microsoft's 90-day inactivity limit kills it, and
-    warn the user by email when it has not been refreshable for SYNC_REFRESH_WARN_DAYS."""
-    now = timezone.now()
-    idle_before = now - timedelta(days=settings.SYNC_IDLE_REFRESH_DAYS)
-    refreshed = 0
-    idle = (
-        CalendarConnection.objects.select_related("user")
-        .filter(status=Status.CONNECTED, provider__in=_enabled_providers())
-        .filter(
-            Q(token_refreshed_at__lt=idle_before)
-            | Q(token_refreshed_at__isnull=True, created_at__lt=idle_before)
-        )
-    )
-    for conn in idle.order_by("token_refreshed_at")[:limit]:
-        try:
-            get_backend(conn.provider).credentials(conn, force_refresh=True)
-        except ProviderError as error:
-            _warn_if_dying(conn, error)
-            continue
-        CalendarConnection.objects.filter(id=conn.id).update(token_refreshed_at=now)
-        refreshed += 1
-    return refreshed
-
-
-def _warn_if_dying(conn: CalendarConnection, error: ProviderError) -> None:
-    last = conn.token_refreshed_at or conn.created_at
-    if error.reauthorize or last > timezone.now() - timedelta(days=settings.SYNC_REFRESH_WARN_DAYS):
-        return  # reauthorization emails are sent where the connection is marked
-    if CalendarConnection.objects.filter(id=conn.id, reauth_email_sent_at__isnull=True).update(
-        reauth_email_sent_at=timezone.now()
-    ):
-        link = settings.PUBLIC_BASE_URL + reverse("calendar_sync")
-        send_mail(
-            "ShiftDesk: your Outlook calendar sync will stop soon",
-            f"Hello {conn.user.get_short_name()},\n\nShiftDesk has not been able to renew its access to your "
-            f"Outlook calendar since {last:%Y-%m-%d}. Microsoft ends access that is not renewed for 90 days.\n\n"
-            f"Open {link} and press Authorize with Microsoft Account to keep your shifts in sync.\n",
-            None,
-            [conn.user.email],
-            fail_silently=True,
-        )
-
-
 def sweep(worker_id: str) -> None:
+    """The periodic upkeep. Each part runs on its own: one failing (a database hiccup, a bug) is logged and
+    the others still run, and the worker goes on (tests/calendarsync/test_worker_robust.py)."""
     if not connection.in_atomic_block:
         close_old_connections()
-    requeue_lost_wakeups()
-    enqueue_verifications()
-    run_queued_exports(worker_id)
-    refresh_idle_connections()
-    heartbeat.beat("syncworker", worker_id)  # Integration Status warns when no worker beat for minutes
+    for name, part in (
+        ("requeue", requeue_lost_wakeups),
+        ("verify", enqueue_verifications),
+        ("exports", lambda: run_queued_exports(worker_id)),
+        ("idle_refresh", lambda: enqueue_idle_refreshes(_enabled_providers())),
+        ("heartbeat", lambda: heartbeat.beat("syncworker", worker_id)),  # Integration Status: a live worker
+    ):
+        try:
+            part()
+        except Exception:
+            log.exception("sweep part %s failed; the worker goes on", name)
+            if not connection.in_atomic_block and not connection.is_usable():
+                connection.close()
+
+
+def _sweep_safely(worker_id: str) -> None:
+    try:
+        sweep(worker_id)
+    except Exception:  # e.g. close_old_connections itself: never end the worker
+        log.exception("sweep failed; the worker goes on")
 
 
 class Worker:
@@ -236,7 +207,7 @@ class Worker:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync") as pool:
             while not self.stopping.is_set():
                 if time.monotonic() - last_sweep >= settings.SYNC_SWEEP_SECONDS or once and not in_flight:
-                    sweep(self.worker_id)
+                    _sweep_safely(self.worker_id)
                     last_sweep = time.monotonic()
                 # "Run the Export" should start within a poll, not a sweep: one cheap query when none is queued.
                 run_queued_exports(self.worker_id)
@@ -263,7 +234,7 @@ class Worker:
         last_sweep = 0.0
         while not self.stopping.is_set():
             if time.monotonic() - last_sweep >= settings.SYNC_SWEEP_SECONDS or once:
-                sweep(self.worker_id)
+                _sweep_safely(self.worker_id)
                 last_sweep = time.monotonic()
             run_queued_exports(self.worker_id)
             claimed = claim_due_connections(self.worker_id, 1)

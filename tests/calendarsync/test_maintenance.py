@@ -34,33 +34,48 @@ def test_the_verification_pass_notices_events_deleted_in_outlook_and_does_not_re
     assert len(sync.events(bob)) == 2  # not fought over
 
 
-def test_idle_connections_are_refreshed_before_the_90_day_limit(sync):
+def refresh_pass(sync) -> int:
+    """The sweep makes idle connections due; the worker claims each and refreshes it in its step."""
+    from shiftdesk.calendarsync.tokens import enqueue_idle_refreshes
+    from shiftdesk.calendarsync.worker import Worker
+
+    enqueued = enqueue_idle_refreshes(["microsoft"])
+    Worker(concurrency=1, worker_id="refresh").run(once=True)
+    return enqueued
+
+
+def test_idle_connections_are_refreshed_before_the_90_day_limit_in_their_own_claimed_step(sync):
     from shiftdesk.calendarsync.models import CalendarConnection
-    from shiftdesk.calendarsync.worker import refresh_idle_connections
 
     bob = sync.add_user(0)
     carol = sync.add_user(1)
     long_ago = timezone.now() - timedelta(days=40)
     CalendarConnection.objects.filter(user=bob).update(token_refreshed_at=long_ago)
+    CalendarConnection.objects.update(sync_due_at=None)
     before = {c.user_id: c.credentials for c in CalendarConnection.objects.all()}
-    assert refresh_idle_connections() == 1
+    assert refresh_pass(sync) == 1
     bob_conn, carol_conn = sync.connection(bob), sync.connection(carol)
     assert bob_conn.token_refreshed_at > long_ago
     assert bob_conn.credentials != before[bob.pk]  # the refresh token was used and the new one stored
     assert carol_conn.credentials == before[carol.pk]
+    assert bob_conn.lease_owner == ""  # it was claimed like a step, and released
+    assert refresh_pass(sync) == 0  # refreshed: not idle any more
 
 
 def test_a_connection_that_cannot_be_refreshed_for_75_days_warns_its_user_once(sync, settings):
     from shiftdesk.calendarsync.models import CalendarConnection
-    from shiftdesk.calendarsync.worker import refresh_idle_connections
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     bob = sync.add_user(0)
-    CalendarConnection.objects.filter(user=bob).update(token_refreshed_at=timezone.now() - timedelta(days=80))
+    CalendarConnection.objects.filter(user=bob).update(
+        token_refreshed_at=timezone.now() - timedelta(days=80), sync_due_at=None
+    )
     # Microsoft's token endpoint is down (503) for as long as the test lasts.
     sync.faults(status_rates={"503": 1.0}, paths=["/organizations/oauth2/v2.0/token"])
-    assert refresh_idle_connections() == 0
-    assert refresh_idle_connections() == 0
+    assert refresh_pass(sync) == 1
+    assert refresh_pass(sync) == 0  # tried again only after the retry time
+    CalendarConnection.objects.filter(user=bob).update(last_attempt_at=timezone.now() - timedelta(hours=2))
+    assert refresh_pass(sync) == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["staff0@example.org"]
     assert "will stop soon" in mail.outbox[0].subject

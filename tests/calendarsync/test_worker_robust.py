@@ -1,0 +1,62 @@
+"""The worker keeps going: a failing sweep is logged and the steps still run; and local times keep `fold`, so
+a shift in the repeated hour of the DST fall-back night lands at its own instant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.django_db(transaction=True)  # the pool's threads have their own database connections
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_failing_sweep_is_logged_and_the_worker_goes_on(sync, monkeypatch, caplog, concurrency):
+    from shiftdesk.calendarsync import worker
+
+    bob = sync.add_user(0)
+    sync.assign(sync.shift(), bob)
+
+    def broken():
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(worker, "requeue_lost_wakeups", broken)
+    monkeypatch.setattr(worker, "enqueue_verifications", broken)
+    worker.Worker(concurrency=concurrency, worker_id="robust").run(once=True)
+    assert len(sync.events(bob)) == 1  # the steps ran
+    failed = [r for r in caplog.records if "sweep part" in r.getMessage()]
+    assert {r.getMessage().split()[2] for r in failed} == {"requeue", "verify"}
+    assert all(r.exc_info for r in failed)
+
+
+def test_local_wall_times_keep_fold_in_the_repeated_hour():
+    from shiftdesk.calendarsync.render import to_local_datetime
+
+    first = datetime(2027, 11, 7, 6, 30, tzinfo=UTC)  # 01:30 CDT, America/Chicago
+    second = datetime(2027, 11, 7, 7, 30, tzinfo=UTC)  # 01:30 CST, an hour later
+    a, b = to_local_datetime(first, "America/Chicago"), to_local_datetime(second, "America/Chicago")
+    assert a != b  # the same wall time would name both
+    for instant, written in ((first, a), (second, b)):
+        wall = datetime.fromisoformat(written["dateTime"])
+        from zoneinfo import ZoneInfo
+
+        assert wall.replace(tzinfo=ZoneInfo(written["timeZone"])) == instant
+    ordinary = to_local_datetime(datetime(2027, 11, 8, 7, 30, tzinfo=UTC), "America/Chicago")
+    assert ordinary == {"dateTime": "2027-11-08T01:30:00", "timeZone": "America/Chicago"}
+
+
+def test_a_shift_in_the_repeated_hour_of_the_fall_back_night_is_synced_at_its_instant(sync):
+    from shiftdesk.scheduling.actions import do_create_shift
+    from shiftdesk.scheduling.models import Site
+
+    Site.objects.filter(pk=Site.load().pk).update(time_zone="America/Chicago")
+    bob = sync.add_user(0)
+    starts = [datetime(2027, 11, 7, 6, 30, tzinfo=UTC), datetime(2027, 11, 7, 7, 30, tzinfo=UTC)]
+    for start in starts:
+        shift = do_create_shift(sync.schedule, position=sync.position, location="Main", start=start,
+                                end=start + timedelta(minutes=45), staff_needed=1, note="", by=sync.admin)  # fmt: skip
+        sync.assign(shift, bob)
+    sync.drain(bob)
+    got = sorted(datetime.fromisoformat(e["start"]).replace(tzinfo=UTC) for e in sync.events(bob))
+    assert got == starts
