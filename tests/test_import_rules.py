@@ -12,13 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # (package whose modules are checked, prefixes they must never import)
 RULES = [
     ("m365emulator", ("django", "shiftdesk")),
+    ("googleemulator", ("django", "shiftdesk")),
     ("shiftdesk/scheduling", ("shiftdesk.calendarsync", "shiftdesk.microsoft", "shiftdesk.exchange")),
     ("shiftdesk/calendarsync", ("shiftdesk.microsoft", "shiftdesk.exchange")),
     (
         "shiftdesk/lib",
         ("shiftdesk.accounts", "shiftdesk.scheduling", "shiftdesk.calendarsync", "shiftdesk.microsoft"),
     ),
-    ("shiftdesk", ("m365emulator",)),
+    ("shiftdesk", ("m365emulator", "googleemulator")),
 ]
 
 
