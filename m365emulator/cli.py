@@ -60,7 +60,10 @@ def serve_command(args: argparse.Namespace) -> int:
     print(f"m365emulator: serving {state.base_url}", flush=True)
     print(f"m365emulator: CA certificate {tls.ca_file.resolve()}", flush=True)
     print(f"m365emulator: authority e.g. {state.base_url}/common ; Graph {state.base_url}/v1.0", flush=True)
-    print(f"m365emulator: Google (googleemulator) {state.base_url}/google ; console {state.base_url}/google/console/", flush=True)
+    print(
+        f"m365emulator: Google (googleemulator) {state.base_url}/google ; console {state.base_url}/google/console/",
+        flush=True,
+    )
     uvicorn.run(
         build_app(
             state,
