@@ -117,6 +117,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     db = env.get("DATABASE_URL", "sqlite (default)")
     log(f"running the test suite on {db.split('@')[-1]}")
     run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "tests", "bench", "dev.py")
+    run(PY, "-m", "mypy", "shiftdesk/calendarsync", "shiftdesk/microsoft")  # config: pyproject.toml [tool.mypy]
     # Two pytest processes: Playwright's sync API leaves an event loop on the main thread, which breaks the
     # asyncio.run() of later tests (msgraph-sdk, the emulator's concurrency tests), so browser tests go last,
     # alone. Each writes a JUnit report; the closing line adds both up.

@@ -76,7 +76,7 @@ def run_export(job_id: int, *, worker_id: str) -> bool:
         # back; every event is rewritten with current content; one not recorded is probed before creating.
         linkstate.exported(EventLink.objects.filter(connection=connection, shift_ref__in=old), job_id=job.id)
     total = len(targets)
-    updates = {"total": total}
+    updates: dict[str, object] = {"total": total}
     if total == 0:
         updates.update(status=Status.DONE, finished_at=now, message="Nothing to export.")
     ExportJob.objects.filter(id=job_id).update(**updates)

@@ -63,10 +63,10 @@ def record_calendar_changes(changes: Sequence[CalendarChange]) -> None:
     again: dict[int, list[int]] = defaultdict(list)
     for connection_id, shift_id in existing:
         again[connection_id].append(shift_id)
-    for connection_id, shift_ids in again.items():
+    for connection_id, again_ids in again.items():
         # Assigning again is a new decision: wanted again even if the user had deleted the old event (it is
         # created anew, with a new transactionId) or moved it (it is rewritten where the shift says).
-        linkstate.wanted_again(EventLink.objects.filter(connection_id=connection_id, shift_ref__in=shift_ids))
+        linkstate.wanted_again(EventLink.objects.filter(connection_id=connection_id, shift_ref__in=again_ids))
     for connection_id, shift_ids in touched.items():
         ids = list(shift_ids)
         for i in range(0, len(ids), _UPSERT_BATCH):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shiftdesk.calendarsync")
 Status = CalendarConnection.Status
-Action = SyncLogEntry.Action
-Outcome = SyncLogEntry.Outcome
+# TextChoices (str values at run time; without django-stubs mypy would see the ("value", "label") literals).
+Action: Any = SyncLogEntry.Action
+Outcome: Any = SyncLogEntry.Outcome
 _LINK_FIELDS = [
     "remote_event_id", "remote_calendar_id", "change_key", "content_hash", "create_attempted", "generation",
     "attempts", "next_attempt_at", "last_error", "deleted_in_outlook", "deleted_in_outlook_at", "synced_at",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -29,8 +30,9 @@ from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 
 log = logging.getLogger("shiftdesk.calendarsync")
 MAX_ATTEMPTS = 5
-Action = SyncLogEntry.Action
-Outcome = SyncLogEntry.Outcome
+# TextChoices (str values at run time; without django-stubs mypy would see the ("value", "label") literals).
+Action: Any = SyncLogEntry.Action
+Outcome: Any = SyncLogEntry.Outcome
 
 
 def retire_previous_connections(connection: CalendarConnection, now: datetime) -> bool:

@@ -186,7 +186,9 @@ class CalendarReads:
         """Start these reads (thread-safe; the loop is woken once for all of them). A future's exception is
         a GraphError (GraphNotFound: the calendar is gone; GraphAuthenticationError: the token was refused)
         or ValueError for data that cannot be read."""
-        jobs = [(read, concurrent.futures.Future()) for read in reads]
+        jobs: list[tuple[CalendarRead, concurrent.futures.Future[list[BusyEvent]]]] = [
+            (read, concurrent.futures.Future()) for read in reads
+        ]
         self._loop.call_soon_threadsafe(self._start, jobs)
         return [future for _, future in jobs]
 
