@@ -46,6 +46,9 @@ def check(page, where: str, failures: list[str]) -> None:
         assert_accessible(page, where)
     except AssertionError as e:
         failures.append(str(e))
+    # axe files "one main landmark" under best practices, not WCAG tags; screen-reader users jump by it.
+    if page.get_by_role("main").count() != 1:
+        failures.append(f"{where}: {page.get_by_role('main').count()} main landmarks, not 1")
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
