@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -203,7 +202,6 @@ def calendar_list(state, caller, args, query, headers, body, base) -> Answer:
         {
             "kind": "calendar#calendarList",
             "etag": models.etag_for(sum(c.seq for c in state.calendars.values()), state.now()),
-            "nextSyncToken": secrets.token_urlsafe(16),
             "items": items,
         },
     )

@@ -5,6 +5,7 @@ token, narrower refresh scopes, and a world that survives a restart."""
 from __future__ import annotations
 
 import http.client
+import json
 import time
 from urllib.parse import urlencode
 
@@ -15,7 +16,13 @@ from googleapiclient.errors import HttpError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from googleemulator.testing import CALENDAR_SCOPES, STANDARD_CLIENT_ID, STANDARD_REDIRECT, standard_world
+from googleemulator.testing import (
+    CALENDAR_SCOPES,
+    STANDARD_CLIENT_ID,
+    STANDARD_REDIRECT,
+    STANDARD_SECRET,
+    standard_world,
+)
 from m365emulator.testing import EmulatorServer
 from tests.google_emulator.clients import auth_request, token_credentials
 from tests.google_emulator.test_calendar_api import event, service_for
@@ -166,3 +173,31 @@ def test_control_api_rejects_bad_input(google):
     assert google.gcontrol.put("/faults", json={"drop_rate": 2}).status_code == 400
     assert google.gcontrol.patch("/settings", json={"nope": 1}).status_code == 400
     assert google.gcontrol.get("/calendars/nobody@example.org").status_code == 404
+
+
+def test_the_101st_refresh_token_ends_the_oldest(google, gworld):
+    first = google.gcontrol.post(
+        "/tokens", json={"client_id": STANDARD_CLIENT_ID, "email": "bob@example.org"}
+    ).json()
+    for _ in range(100):
+        google.gcontrol.post("/tokens", json={"client_id": STANDARD_CLIENT_ID, "email": "bob@example.org"})
+    with google.http() as http:
+        answer = http.post(google.gbase + "/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+                           "client_id": STANDARD_CLIENT_ID, "client_secret": STANDARD_SECRET})  # fmt: skip
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_a_reader_may_not_write(google, gworld):
+    google.gcontrol.put(
+        "/calendars/rota@group.calendar.google.com/acl", json={"email": "carol@gmail.com", "role": "reader"}
+    )
+    carol = service_for(google, "carol@gmail.com")
+    assert (
+        carol.events().list(calendarId="rota@group.calendar.google.com").execute()["accessRole"] == "reader"
+    )
+    with pytest.raises(HttpError) as exc:
+        carol.events().insert(calendarId="rota@group.calendar.google.com", body=event()).execute()
+    assert (
+        exc.value.status_code == 403
+        and json.loads(exc.value.content)["error"]["errors"][0]["reason"] == "requiredAccessLevel"
+    )
