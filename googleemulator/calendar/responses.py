@@ -35,6 +35,7 @@ FREEBUSY = {
 }
 ANY_CALENDAR = READ_EVENTS | CALENDAR_LIST | CALENDARS_GET | FREEBUSY
 COLORS = ("14", "#9fe1e7", "#000000")
+CHANNEL_ID_RE = re.compile(r"^[A-Za-z0-9\-_+/=]{1,64}$")
 
 
 @dataclass
@@ -324,6 +325,9 @@ def events_watch(state, caller, args, query, headers, body, base) -> Answer:
     data = _json(body)
     if not isinstance(data, dict) or not data.get("id"):
         raise ge.required("Required", "id")
+    if not isinstance(data["id"], str) or not CHANNEL_ID_RE.match(data["id"]):
+        # The push guide: at most 64 characters; a UUID or a similar unique string.
+        raise ge.invalid(f"Invalid channel id: {data['id']}", "id")
     if data.get("type") not in ("web_hook", "webhook"):
         raise ge.invalid(f"Invalid value for: type: {data.get('type')}")
     address = data.get("address") or ""

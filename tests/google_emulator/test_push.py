@@ -138,6 +138,11 @@ def test_watch_needs_https_unless_allowed_and_a_unique_channel_id(google, gworld
                 calendarId="primary", body={"id": "c", "type": "web_hook", "address": plain.url}
             ).execute()
         assert exc.value.status_code == 400
+        with pytest.raises(HttpError) as exc:  # channel ids: at most 64 characters
+            alice.events().watch(
+                calendarId="primary", body={"id": "c" * 65, "type": "web_hook", "address": plain.url}
+            ).execute()
+        assert exc.value.status_code == 400
         deliveries(google)
         assert [m["headers"]["X-Goog-Resource-State"] for m in plain.received] == ["sync"]
     finally:
