@@ -85,3 +85,30 @@ def test_the_week_grid_shows_a_day_at_a_time_with_big_enough_targets(demo, demo_
         )
         assert not problems, f"day {i}: targets under 24 x 24 px: {problems}"
     assert page.locator(".week-grid .shift:visible").count() > 0
+
+
+def test_the_assign_combobox_fits_on_a_phone(demo, demo_login, live_server):
+    from django.urls import reverse
+
+    from shiftdesk.scheduling.models import Shift, Site
+
+    tz = Site.load().tzinfo
+    page = demo_login(demo.admin, PHONE)
+    open_shift = next(
+        s
+        for s in Shift.objects.filter(schedule=demo.schedule).order_by("start")
+        if s.assignments.count() < s.staff_needed
+    )
+    local = open_shift.start.astimezone(tz)
+    page.goto(live_server.url + reverse("schedule_week", args=[demo.schedule.pk]) + f"?week={local.date()}")
+    page.locator(f'[data-show-day="{(local.weekday() + 1) % 7}"]').click()  # weeks start on Sunday
+    box = page.locator(f"#a{open_shift.pk}")
+    box.click()
+    page.keyboard.type("a")
+    listbox = page.get_by_role("listbox")
+    expect(listbox).to_be_visible()
+    assert listbox.get_by_role("option").count() >= 1
+    assert sideways_overflow(page) == 0
+    edge = listbox.bounding_box()
+    assert edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"]
+    assert not small_targets(page, "[role=option]")

@@ -170,3 +170,13 @@ document.addEventListener("keydown", (event) => {
     else input.value = "";
   }
 });
+
+document.addEventListener("htmx:responseError", (event) => {
+  // An in-place update the server refused (e.g. the shift was deleted meanwhile, or the session ended):
+  // htmx swaps nothing, so say so where screen readers and eyes will find it.
+  const status = document.getElementById("grid-status");
+  if (!status) return;
+  status.classList.remove("visually-hidden");
+  status.classList.add("alert", "alert-error");
+  status.textContent = "That did not save: the page may be out of date. Reload the page and try again.";
+});
