@@ -123,8 +123,9 @@ class Settings:
     push_timeout_seconds: float = 10.0
     channel_max_seconds: int = 7 * 24 * 3600
     sync_token_ttl_seconds: int = 30 * 24 * 3600
-    quota_per_user_per_minute: int | None = None  # 403 userRateLimitExceeded past this (None: off)
-    quota_per_project_per_minute: int | None = None  # 403 rateLimitExceeded past this (None: off)
+    # Google's documented Calendar API quotas (Usage limits page): None lifts one.
+    quota_per_user_per_minute: int | None = 600  # then 403 userRateLimitExceeded
+    quota_per_project_per_minute: int | None = 10_000  # then 403 rateLimitExceeded
 
     def update(self, data: dict) -> None:
         for key, value in data.items():
@@ -180,7 +181,7 @@ class GoogleState:
             self.channels: dict[str, dict] = {}  # channel id -> channel
             self.sync_tokens: dict[str, dict] = {}
             self.page_tokens: dict[str, dict] = {}
-            self.quota_counts: dict[str, list[float]] = {}
+            self.quota_counts: dict = {}  # quota key -> deque of request times (last minute)
             self.settings = Settings()
             self.clock_offset = 0.0
             self.faults = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -73,22 +74,26 @@ def _caller(state: GoogleState, headers: dict[str, str], query: QueryParams) -> 
 
 
 def _check_quota(state: GoogleState, project: str, email: str) -> None:
-    """Per-minute quotas, off unless set (`PUT /_emulator/google/settings`): past the per-user one →
-    403 userRateLimitExceeded, past the project's → 403 rateLimitExceeded, as Google answers."""
+    """Google's documented per-minute quotas (sliding window), on by default: 600 requests per user per
+    project → 403 userRateLimitExceeded, 10,000 per project → 403 rateLimitExceeded. Each batch part
+    counts as one request. `PATCH /_emulator/google/settings` changes or (with null) lifts them."""
     settings = state.settings
     now = state.now()
+    checks = []
     for key, limit, kind in (
         (f"user|{project}|{email}", settings.quota_per_user_per_minute, "userRateLimitExceeded"),
         (f"project|{project}", settings.quota_per_project_per_minute, "rateLimitExceeded"),
     ):
         if limit is None:
             continue
-        stamps = [t for t in state.quota_counts.get(key, []) if now - t < 60]
+        stamps = state.quota_counts.setdefault(key, deque())
+        while stamps and now - stamps[0] >= 60:
+            stamps.popleft()
         if len(stamps) >= limit:
-            state.quota_counts[key] = stamps
             raise ge.rate_limit(kind)
+        checks.append(stamps)
+    for stamps in checks:  # counted only once every quota admitted the request
         stamps.append(now)
-        state.quota_counts[key] = stamps
 
 
 def _need(caller: Caller, allowed: set[str]) -> None:

@@ -273,7 +273,7 @@ def test_quota_and_injected_faults(google, gworld):
         "reason": "userRateLimitExceeded",
         "message": "User Rate Limit Exceeded",
     }
-    google.gcontrol.patch("/settings", json={"quota_per_user_per_minute": None}).raise_for_status()
+    google.gcontrol.patch("/settings", json={"quota_per_user_per_minute": 600}).raise_for_status()
     faults = google.gcontrol.put(
         "/faults", json={"error_rates": {"429": 1.0}, "remaining": 1, "retry_after": 2}
     )
@@ -285,3 +285,21 @@ def test_quota_and_injected_faults(google, gworld):
     assert cal.calendarList().list().execute()["items"]  # remaining: 1 → the next call goes through
     assert google.gcontrol.get("/faults").json()["injected"] == 1
     assert google.gcontrol.put("/faults", json={"error_rates": {"418": 1}}).status_code == 400
+
+
+def test_the_documented_600_per_user_minute_counts_each_batch_part(google, gworld):
+    assert google.gcontrol.get("/settings").json()["quota_per_user_per_minute"] == 600
+    cal = service_for(google)
+    answers = []
+    for _ in range(2):  # 2 x 300 parts: every one admitted
+        batch = cal.new_batch_http_request(callback=lambda rid, resp, exc: answers.append(exc))
+        for _ in range(300):
+            batch.add(cal.calendarList().list())
+        batch.execute()
+    assert len(answers) == 600 and not any(answers)
+    with pytest.raises(HttpError) as exc:
+        cal.calendarList().list().execute()
+    assert error_of(exc.value)["errors"][0]["reason"] == "userRateLimitExceeded"
+    google.gcontrol.put("/clock", json={"advance_seconds": 61}).raise_for_status()
+    assert cal.calendarList().list().execute()["items"]  # a minute later the window has room again
+    assert service_for(google, "bob@example.org").calendarList().list().execute()["items"]  # per user
