@@ -229,3 +229,11 @@ def test_a_secret_cannot_be_saved_without_its_expiry(admin_client_for_alice):
     assert response.status_code == 400
     assert "Enter the secret&#x27;s Expires date as the portal shows it" in response.content.decode()
     assert not AzureADSettings.objects.exists()
+
+
+def test_the_authorize_button_says_which_button_microsoft_shows(bob_client, alice):
+    _enable_azure(alice)
+    box = section(calendar_sync(bob_client), "oauth2-authorization")
+    assert 'aria-describedby="authorize-microsoft-hint"' in box
+    hint = re.search(r'id="authorize-microsoft-hint">(.*?)</p>', box, re.S).group(1)
+    assert "press Accept (or Yes, for a personal Microsoft account)" in hint
