@@ -126,18 +126,55 @@ def _validate_times(ev: dict, cal: Calendar) -> None:
 def _check_body(body: object) -> dict:
     if not isinstance(body, dict):
         raise ge.ApiError(400, "parseError", "Parse Error")
-    for key in ("extendedProperties",):
-        value = body.get(key)
-        if value is not None and not (
-            isinstance(value, dict)
-            and all(
-                isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
-                for v in value.values()
-                if v is not None
-            )
-        ):
-            raise ge.invalid(f"Invalid value for: {key}")
     return body
+
+
+STRING_FIELDS = ("summary", "description", "location", "colorId", "eventType")
+CHOICES = {
+    "transparency": ("opaque", "transparent"),
+    "status": ("confirmed", "tentative", "cancelled"),
+    "visibility": ("default", "public", "private", "confidential"),
+}
+
+
+def _validate_fields(ev: dict) -> None:
+    """Types and values of the fields the emulator stores, as Google checks them (400 before any change)."""
+    for key in STRING_FIELDS:
+        if key in ev and not isinstance(ev[key], str):
+            raise ge.invalid(f"Invalid value for: {key}")
+    for key, allowed in CHOICES.items():
+        if key in ev and ev[key] not in allowed:
+            raise ge.invalid(f"Invalid value for: {key}")
+    for key in ("start", "end"):
+        when = ev.get(key)
+        if not isinstance(when, dict) or not all(
+            isinstance(when.get(k, ""), str) for k in ("date", "dateTime", "timeZone")
+        ):
+            raise (
+                ge.required(f"Missing {key} time.")
+                if when is None
+                else ge.invalid(f"Invalid value for: {key}")
+            )
+    props = ev.get("extendedProperties")
+    if props is not None and not (
+        isinstance(props, dict)
+        and set(props) <= {"private", "shared"}
+        and all(isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in props.values())
+    ):
+        raise ge.invalid("Invalid value for: extendedProperties")
+    for key, kind in (
+        ("reminders", dict),
+        ("source", dict),
+        ("attendees", list),
+        ("originalStartTime", dict),
+    ):
+        if key in ev and not isinstance(ev[key], kind):
+            raise ge.invalid(f"Invalid value for: {key}")
+    recurrence = ev.get("recurrence")
+    if recurrence is not None:
+        if not isinstance(recurrence, list) or not all(isinstance(r, str) for r in recurrence):
+            raise ge.invalid("Invalid value for: recurrence")
+        _parse_rrule(recurrence)
 
 
 def insert_event(state: GoogleState, cal: Calendar, body: object, actor: str, base: str) -> dict:
@@ -173,6 +210,7 @@ def insert_event(state: GoogleState, cal: Calendar, body: object, actor: str, ba
     ev["sequence"] = 0
     ev.setdefault("reminders", {"useDefault": True})
     ev.setdefault("eventType", "default")
+    _validate_fields(ev)
     _validate_times(ev, cal)
     ev["_deleted"] = ev["status"] == "cancelled"
     cal.events[event_id] = ev
@@ -241,6 +279,7 @@ def patch_event(
         candidate.setdefault("status", "confirmed")
     else:
         _merge(candidate, changes)
+    _validate_fields(candidate)
     _validate_times(candidate, cal)
     if any(candidate.get(k) != ev.get(k) for k in ("start", "end", "recurrence", "location", "summary")):
         candidate["sequence"] = ev.get("sequence", 0) + 1
@@ -296,12 +335,34 @@ def render(ev: dict, *, minimal_if_deleted: bool = False) -> dict:
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 
-def _rrule(event: dict) -> dict | None:
-    for line in event.get("recurrence") or []:
-        if line.upper().startswith("RRULE:"):
-            parts = dict(p.split("=", 1) for p in line[6:].split(";") if "=" in p)
-            return {k.upper(): v.upper() for k, v in parts.items()}
+FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+
+
+def _parse_rrule(lines: list[str]) -> dict | None:
+    """The event's RRULE as a dict, checked (400 "Invalid recurrence rule." otherwise). EXDATE, RDATE and
+    other lines are accepted and not applied (README: not emulated)."""
+    for line in lines:
+        if not line.upper().startswith("RRULE:"):
+            continue
+        try:
+            parts = {k.upper(): v.upper() for k, v in (p.split("=", 1) for p in line[6:].split(";") if p)}
+        except ValueError:
+            raise ge.invalid("Invalid recurrence rule.") from None
+        ok = parts.get("FREQ") in FREQS
+        for key in ("COUNT", "INTERVAL"):
+            ok = ok and (key not in parts or (parts[key].isdigit() and int(parts[key]) > 0))
+        if "UNTIL" in parts:
+            ok = ok and bool(re.fullmatch(r"\d{8}(T\d{6}Z)?", parts["UNTIL"]))
+        if "BYDAY" in parts:
+            ok = ok and all(d[-2:] in DAYS for d in parts["BYDAY"].split(","))
+        if not ok:
+            raise ge.invalid("Invalid recurrence rule.")
+        return parts
     return None
+
+
+def _rrule(event: dict) -> dict | None:
+    return _parse_rrule(event.get("recurrence") or [])
 
 
 def _occurrence_starts(event: dict, cal: Calendar, horizon: datetime):
