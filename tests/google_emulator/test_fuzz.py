@@ -109,7 +109,8 @@ def test_the_oauth_endpoints_never_answer_500(google, gworld, fields):
             http.get(google.gbase + "/o/oauth2/v2/auth", params=fields),
             http.post(google.gbase + "/signin/identifier", data={**fields, "flow": "nope"}),
             http.get(
-                google.gbase + "/v1/userinfo", headers={"Authorization": "Bearer " + printable(fields.get("token", ""))}
+                google.gbase + "/v1/userinfo",
+                headers={"Authorization": "Bearer " + printable(fields.get("token", ""))},
             ),
         ):
             assert response.status_code < 500, response.text[:500]
