@@ -144,6 +144,7 @@ class GoogleState:
         self.faults = None  # googleemulator.faults.FaultConfig, set through the control API
         self.pusher = None  # googleemulator.calendar.push.Pusher, started on first use
         self.dirty = False
+        self.token_calls = 0  # the token endpoint prunes expired tokens every 1,000 calls
         self.reset()
         if self.state_dir:
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +165,18 @@ class GoogleState:
 
     def now(self) -> float:
         return time.time() + self.clock_offset
+
+    def prune(self) -> None:
+        """Forget what can no longer be used: expired access tokens, spent or expired codes, abandoned
+        sign-ins (after an hour). Called now and then by the token endpoint, so a long run stays small."""
+        now = self.now()
+        with self.lock:
+            for raw in [k for k, t in self.access_tokens.items() if t.expires <= now]:
+                del self.access_tokens[raw]
+            for raw in [k for k, c in self.codes.items() if c["used"] or c["expires"] <= now]:
+                del self.codes[raw]
+            for key in [k for k, f in self.flows.items() if f.get("created", now) < now - 3600]:
+                del self.flows[key]
 
     def reset(self) -> None:
         with getattr(self, "lock", threading.RLock()):
@@ -231,6 +244,7 @@ class GoogleState:
                 "projects": [asdict(p) for p in self.projects.values()],
                 "clients": [asdict(c) for c in self.clients.values()],
                 "refresh_tokens": [asdict(t) for t in self.refresh_tokens.values()],
+                "access_tokens": [asdict(t) for t in self.access_tokens.values() if t.expires > self.now()],
                 "grants": self.grants,
                 "calendars": [asdict(c) for c in self.calendars.values()],
                 "channels": self.channels,
@@ -248,6 +262,7 @@ class GoogleState:
                 self.projects[p["project_id"]] = Project(**p)
             self.clients = {c["client_id"]: OAuthClient(**c) for c in data.get("clients", [])}
             self.refresh_tokens = {t["token"]: RefreshToken(**t) for t in data.get("refresh_tokens", [])}
+            self.access_tokens = {t["token"]: AccessToken(**t) for t in data.get("access_tokens", [])}
             self.grants = dict(data.get("grants", {}))
             self.calendars = {c["id"]: Calendar(**c) for c in data.get("calendars", [])}
             self.channels = dict(data.get("channels", {}))

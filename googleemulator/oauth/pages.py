@@ -103,6 +103,7 @@ def _validate(state: GoogleState, q: dict[str, str]) -> dict:
         "include_granted_scopes": q.get("include_granted_scopes") == "true",
         "email": None,
         "app_name": app_name,
+        "created": state.now(),
     }
 
 

@@ -86,6 +86,9 @@ def _client_credentials(request: Request, form) -> tuple[str | None, str | None]
 async def token(request: Request) -> JSONResponse:
     state = gstate(request)
     form = await request.form()
+    state.token_calls += 1
+    if state.token_calls % 1000 == 0:
+        state.prune()
     try:
         with state.lock:
             body = _token(request, state, form)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httplib2
 import pytest
@@ -201,3 +201,31 @@ def test_a_reader_may_not_write(google, gworld):
         exc.value.status_code == 403
         and json.loads(exc.value.content)["error"]["errors"][0]["reason"] == "requiredAccessLevel"
     )
+
+
+def test_include_granted_scopes_adds_earlier_grants_to_the_new_code(google, gworld):
+    from googleemulator.testing import sign_in
+
+    def code_scopes(scopes, include):
+        query = urlencode({"client_id": STANDARD_CLIENT_ID, "redirect_uri": STANDARD_REDIRECT, "response_type": "code",
+                           "scope": " ".join(scopes), "include_granted_scopes": include, "prompt": "consent"})  # fmt: skip
+        with google.http() as http:
+            response = sign_in(
+                http, google.gbase + "/o/oauth2/v2/auth?" + query, "bob@example.org", "Bob-pw1"
+            )
+        return set(parse_qs(urlsplit(response.headers["location"]).query)["scope"][0].split())
+
+    assert code_scopes([CALENDAR_SCOPES[0]], "false") == {CALENDAR_SCOPES[0]}
+    assert code_scopes([CALENDAR_SCOPES[1]], "false") == {CALENDAR_SCOPES[1]}
+    assert code_scopes([CALENDAR_SCOPES[2]], "true") == set(CALENDAR_SCOPES)
+
+
+def test_prune_forgets_expired_tokens_and_spent_codes(google, gworld):
+    body = google.gcontrol.post(
+        "/tokens", json={"client_id": STANDARD_CLIENT_ID, "email": "bob@example.org"}
+    ).json()
+    google.gcontrol.post("/tokens/expire", json={"access_token": body["access_token"]}).raise_for_status()
+    state = google.state.google
+    assert body["access_token"] in state.access_tokens
+    state.prune()
+    assert body["access_token"] not in state.access_tokens
