@@ -120,9 +120,18 @@ async def week(request: Request) -> Response:
     return _shell(cal.summary, body)
 
 
-def _event_form(email, cal, ev_id, start, end, summary, description, free) -> str:
+def _event_form(email, cal, ev_id, start, end, summary, description, free, targets=()) -> str:
     action = f"{BASE}/{quote(email)}/event?{urlencode({'cal': cal.id, **({'id': ev_id} if ev_id else {})})}"
     heading = "Edit event" if ev_id else "Create event"
+    move = ""
+    if ev_id and len(targets) > 1:
+        options = "".join(
+            f'<option value="{E(c.id)}"{" selected" if c.id == cal.id else ""}>{E(c.summary)}</option>'
+            for c in targets
+        )
+        move = (
+            f'<label for="calendar">Calendar</label><select id="calendar" name="calendar">{options}</select>'
+        )
     return (
         f'<h2>{heading}</h2><form method="post" action="{E(action)}">'
         f'<label for="summary">Title</label><input type="text" id="summary" name="summary" value="{E(summary)}">'
@@ -133,7 +142,7 @@ def _event_form(email, cal, ev_id, start, end, summary, description, free) -> st
         f'<label for="description">Description</label><textarea id="description" name="description" rows="3">{E(description)}</textarea>'
         f'<label for="show_as">Show as</label><select id="show_as" name="show_as">'
         f'<option value="busy"{"" if free else " selected"}>Busy</option>'
-        f'<option value="free"{" selected" if free else ""}>Free</option></select>'
+        f'<option value="free"{" selected" if free else ""}>Free</option></select>{move}'
         f'<div class="actions"><button type="submit" name="action" value="save">Save</button>'
         + (
             '<button type="submit" name="action" value="delete" class="danger">Delete</button>'
@@ -181,6 +190,13 @@ async def event(request: Request) -> Response:
                     cm.insert_event(state, cal, body, email, issuer(request))
                 else:
                     cm.patch_event(state, cal, ev_id, body, None)
+                    target = state.calendars.get(form.get("calendar") or cal.id)
+                    if (
+                        target is not None
+                        and target.id != cal.id
+                        and cm.access_role(target, email) in ("owner", "writer")
+                    ):
+                        cm.move_event(state, cal, ev_id, target)  # the person moves it to another calendar
             except ge.ApiError as err:
                 return _shell(
                     "Could not save",
@@ -191,8 +207,9 @@ async def event(request: Request) -> Response:
         return _shell(
             "Create event", f"<h1>Create event</h1>{_event_form(email, cal, None, '', '', '', '', False)}"
         )
+    targets = [c for c in state.calendars_of(email) if cm.access_role(c, email) in ("owner", "writer")]
     form_html = _event_form(
         email, cal, ev_id, _local(ev["start"], cal), _local(ev["end"], cal), ev.get("summary", ""),
-        ev.get("description", ""), ev.get("transparency") == "transparent",
+        ev.get("description", ""), ev.get("transparency") == "transparent", targets,
     )  # fmt: skip
     return _shell("Edit event", f"<h1>{E(ev.get('summary') or '(No title)')}</h1>{form_html}")

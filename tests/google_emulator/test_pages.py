@@ -111,3 +111,59 @@ def test_a_person_edits_and_deletes_in_the_viewer_and_sync_sees_it(google, gworl
     assert {(i.get("summary"), i["status"]) for i in after} == {(None, "cancelled"), ("Added", "confirmed")}
     added = next(i for i in after if i["status"] == "confirmed")
     assert added["transparency"] == "transparent" and added["creator"]["email"] == "alice@example.org"
+
+
+def test_a_person_moves_an_event_to_another_calendar_in_the_viewer(google, gworld):
+    cal = service_for(google)
+    cal.events().insert(calendarId="primary", body=event("Desk", id="move00001")).execute()
+    sync_token = cal.events().list(calendarId="primary").execute()["nextSyncToken"]
+    base = f"{google.gbase}/calendar/view/{quote('alice@example.org')}"
+    with google.http() as http:
+        form = http.get(base + "/event", params={"cal": "alice@example.org", "id": "move00001"})
+        assert '<option value="rota@group.calendar.google.com">Rota</option>' in form.text
+        http.post(base + "/event", params={"cal": "alice@example.org", "id": "move00001"},
+                  data={"action": "save", "summary": "Desk", "start": "2027-03-01T09:00", "end": "2027-03-01T12:00",
+                        "show_as": "busy", "description": "", "calendar": "rota@group.calendar.google.com"})  # fmt: skip
+    gone = cal.events().list(calendarId="primary", syncToken=sync_token).execute()["items"]
+    assert [(i["id"], i["status"]) for i in gone] == [("move00001", "cancelled")]
+    assert (
+        cal.events().get(calendarId="rota@group.calendar.google.com", eventId="move00001").execute()["status"]
+        == "confirmed"
+    )
+
+
+def test_a_live_check_can_tell_unknown_client_wrong_secret_and_unregistered_redirect(google, gworld):
+    """What an admin box's "Save Settings" check can ask Google without a user: the token endpoint with a
+    dummy code tells the client apart (401 invalid_client "The OAuth client was not found." / "Unauthorized";
+    a known client with the right secret gets 400 invalid_grant), and the authorization endpoint tells whether
+    the redirect URI is registered (its error page) or not (the sign-in page)."""
+    client = gworld["projects"][0]["clients"][0]
+
+    def token_check(client_id, secret):
+        with google.http() as http:
+            return http.post(google.gbase + "/token", data={"grant_type": "authorization_code", "code": "dummy",
+                             "client_id": client_id, "client_secret": secret, "redirect_uri": STANDARD_REDIRECT})  # fmt: skip
+
+    unknown = token_check("000-none.apps.googleusercontent.com", "x")
+    assert (unknown.status_code, unknown.json()["error_description"]) == (
+        401,
+        "The OAuth client was not found.",
+    )
+    wrong = token_check(client["client_id"], "GOCSPX-wrong")
+    assert (wrong.status_code, wrong.json()["error_description"]) == (401, "Unauthorized")
+    right = token_check(client["client_id"], client["client_secret"])
+    assert right.status_code == 400 and right.json()["error"] == "invalid_grant"
+
+    def redirect_check(uri):
+        query = {
+            "client_id": client["client_id"],
+            "redirect_uri": uri,
+            "response_type": "code",
+            "scope": "openid",
+        }
+        with google.http() as http:
+            return http.get(google.gbase + "/o/oauth2/v2/auth", params=query)
+
+    assert redirect_check("https://other.example/cb").status_code == 400
+    assert "redirect_uri_mismatch" in redirect_check("https://other.example/cb").text
+    assert redirect_check(STANDARD_REDIRECT).status_code == 200
