@@ -6,6 +6,7 @@ from __future__ import annotations
 import jwt
 import pytest
 from google.auth.exceptions import RefreshError
+from google.oauth2 import id_token
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 
 from googleemulator.testing import CALENDAR_SCOPES, STANDARD_CLIENT_ID, STANDARD_REDIRECT, sign_in
@@ -39,6 +40,14 @@ def test_it_runs_the_authorization_code_flow_with_pkce_and_refreshes(google, gwo
         and claims["iss"] == google.gbase
         and claims["hd"] == "example.org"
     )
+    # google-auth's own verifier agrees (the emulator's JWKS as certs_url).
+    verified = id_token.verify_token(
+        creds.id_token,
+        auth_request(google),
+        audience=STANDARD_CLIENT_ID,
+        certs_url=google.gbase + "/oauth2/v3/certs",
+    )
+    assert verified["sub"] == claims["sub"] and verified["email_verified"] is True
     old = creds.token
     creds.refresh(auth_request(google))
     assert creds.token != old and creds.valid
