@@ -353,16 +353,12 @@ async def acl(request: Request, state: GoogleState):
         return {"acl": cal.acl}
 
 
-def _base(request: Request) -> str:
-    return _issuer(request)
-
-
 @endpoint
 async def events(request: Request, state: GoogleState):
     data = await _body(request)
     with state.lock:
         cal = _cal(state, request.path_params["cal"])
-        ev = cm.insert_event(state, cal, data, cal.owner, _base(request))
+        ev = cm.insert_event(state, cal, data, cal.owner, _issuer(request))
         return JSONResponse(cm.render(ev), status_code=201)
 
 

@@ -183,7 +183,7 @@ def insert_event(state: GoogleState, cal: Calendar, body: object, actor: str, ba
     if event_id is not None:
         if not isinstance(event_id, str) or not ID_RE.match(event_id):
             raise ge.invalid("Invalid resource id value.")
-        if _find_any(state, event_id, cal) is not None:
+        if event_id in cal.events:
             # A deleted event keeps its id too: re-inserting it is a duplicate (restore with a PATCH of
             # status "confirmed" instead).
             raise ge.duplicate()
@@ -221,10 +221,6 @@ def insert_event(state: GoogleState, cal: Calendar, body: object, actor: str, ba
 def _new_id() -> str:
     alphabet = "0123456789abcdefghijklmnopqrstuv"
     return "".join(secrets.choice(alphabet) for _ in range(26))
-
-
-def _find_any(state: GoogleState, event_id: str, cal: Calendar) -> dict | None:
-    return cal.events.get(event_id)
 
 
 def get_event(cal: Calendar, event_id: str) -> dict:

@@ -4,6 +4,7 @@ serializes. The HTTP route and every part of a batch request both go through it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import deque
@@ -379,8 +380,6 @@ def events_watch(state, caller, args, query, headers, body, base) -> Answer:
 
 
 def _resource_id(calendar_id: str) -> str:
-    import hashlib
-
     return hashlib.sha1(("events|" + calendar_id).encode()).hexdigest()[:27]  # noqa: S324 - an opaque id
 
 
