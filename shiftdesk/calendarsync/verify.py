@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.desired import Desired, desired_for_links
@@ -55,6 +56,7 @@ def verify_if_due(
             shift_end__gt=now,
         )
         .exclude(remote_event_id="")
+        .annotate(shift_start=F("shift__start"))
         .order_by("shift_end")[: settings.SYNC_VERIFY_MAX_EVENTS]
     )  # fmt: skip
     CalendarConnection.objects.filter(id=connection.id).update(last_verified_at=now)
@@ -152,7 +154,12 @@ async def _watch(
     by_remote = {link.remote_event_id: link for link in links}
     seen = {by_remote[e.id].id: e for e in changes.changed if e.id in by_remote}
     removed = set(changes.removed)
-    suspects = [link for link in links if link.remote_event_id in removed]
+    # event-delta.md: a later round also lists under `@removed` events *outside* the window that were
+    # added or updated since (our own updates of shifts far ahead, for one), and says to filter `@removed`
+    # for the date range the scenario needs. Ours outside the window are not looked up for it: the first
+    # round made every SYNC_VERIFY_HOURS looks up each of them (they are never listed in it).
+    window_end = _instant(state.get("window_end"))
+    suspects = [link for link in links if link.remote_event_id in removed and _in_window(link, window_end)]
     if (
         first
     ):  # every event in the window was listed: ours that were not are gone, moved, or out of the window
@@ -173,6 +180,11 @@ async def _round(
             if error.status != 410:
                 raise
     return await provider.changes(calendar_id, start, end, ""), True
+
+
+def _in_window(link: EventLink, window_end: datetime) -> bool:
+    start = getattr(link, "shift_start", None)
+    return start is None or start < window_end
 
 
 def _instant(value: Any) -> datetime:

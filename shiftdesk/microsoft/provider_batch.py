@@ -122,8 +122,15 @@ class Lanes:
             )
             answers: list[dict] = []
         else:
-            whole = None if response.status_code < 400 else _whole_error(response)
-            answers = (_json(response) or {}).get("responses", []) if whole is None else []
+            body = _json(response)
+            listed = body.get("responses") if isinstance(body, dict) else None
+            answers = listed if isinstance(listed, list) else []
+            if response.status_code < 400 or (response.status_code == 424 and isinstance(listed, list)):
+                # A 424 batch that still carries its items' answers (throttling.md's earlier text: "the batch
+                # itself fails with 424"): each item says what became of it, as in a 200.
+                whole = None
+            else:
+                whole, answers = _whole_error(response), []
         by_id = {a.get("id"): a for a in answers}
         retry: list[Operation] = []
         wait = 0.0
