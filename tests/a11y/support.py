@@ -74,3 +74,29 @@ def small_targets(
 ) -> list[str]:
     """Interactive elements drawn smaller than 24 x 24 CSS pixels (WCAG 2.2's minimum target size)."""
     return page.evaluate(SMALL_TARGETS_JS, selector)
+
+
+# WCAG's contrast ratio between an element's computed colour property and the background behind it (the first
+# ancestor with an opaque background), for the non-text contrast checks (1.4.11: 3:1 for components).
+CONTRAST_JS = """([el, property]) => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let bg = null;
+  for (let node = el.parentElement; node; node = node.parentElement) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] === 1)) { bg = c.slice(0, 3); break; }
+  }
+  bg = bg || [255, 255, 255];
+  const fg = rgb(getComputedStyle(el)[property]).slice(0, 3);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def contrast(locator, css_property: str) -> float:
+    return locator.evaluate(
+        CONTRAST_JS.replace("([el, property])", "(el)").replace("[property]", f"[{css_property!r}]")
+    )
