@@ -33,7 +33,8 @@ def _status(connection: CalendarConnection | None, state: FreeBusyState | None) 
     Calendars) had stored "No Calendar ... is saved yet", and the box showed that beside the calendar just
     saved until the next refresh. Whether a calendar is chosen is the connection's fact alone, so it is
     decided from the connection here; an outcome about a missing calendar while one is chosen is outdated
-    and reads as "not read yet" (the save made the refresh due).
+    and reads as "not read yet". (Save Calendars does not make the refresh due by itself: the next one comes
+    at the refresher's backoff after that earlier failure, up to the refresh interval; Refresh now reads at once.)
     """
     if connection is None or not connection.freebusy_calendar_id:
         return NO_CALENDAR, connection is not None
@@ -41,8 +42,8 @@ def _status(connection: CalendarConnection | None, state: FreeBusyState | None) 
         state.status == FreeBusyState.Status.ERROR and state.reason.startswith("No Calendar to Check")
     ):
         return (
-            f"Busy times from “{connection.freebusy_calendar_name}” have not been read yet; they are read "
-            "within a minute (or press Refresh now).",
+            f"Busy times from “{connection.freebusy_calendar_name}” have not been read yet: they are read "
+            "at the next refresh, or at once with Refresh now.",
             False,
         )
     return state.describe(), state.status != FreeBusyState.Status.OK
