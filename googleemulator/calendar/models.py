@@ -114,6 +114,12 @@ def _touch(state: GoogleState, cal: Calendar, ev: dict) -> None:
         pusher(state).notify(cal.id, "exists")
 
 
+def local_rfc3339(dt: datetime) -> str:
+    """RFC 3339 with the offset always written, `Z` for UTC, as the API answers."""
+    text = dt.isoformat(timespec="seconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def _validate_times(ev: dict, cal: Calendar) -> None:
     start = event_instant(ev.get("start"), cal, "start")
     end = event_instant(ev.get("end"), cal, "end")
@@ -121,6 +127,12 @@ def _validate_times(ev: dict, cal: Calendar) -> None:
         raise ge.time_range_empty("end")
     if bool(ev["start"].get("date")) != bool(ev["end"].get("date")):
         raise ge.invalid("Start and end times must either both be date or both be dateTime.")
+    # Answers carry dateTime with its offset in the event's zone (else the calendar's), whatever was sent.
+    for key, instant in (("start", start), ("end", end)):
+        when = dict(ev[key])
+        if when.get("dateTime"):
+            when["dateTime"] = local_rfc3339(instant.astimezone(zone(when.get("timeZone") or cal.time_zone)))
+            ev[key] = when
 
 
 def _check_body(body: object) -> dict:
@@ -436,8 +448,8 @@ def expand(master: dict, cal: Calendar, time_min: datetime | None, time_max: dat
             inst["originalStartTime"] = {"date": d.isoformat()}
         else:
             tzname = master["start"].get("timeZone")
-            local_start = start.isoformat()
-            local_end = (start + length).isoformat()
+            local_start = local_rfc3339(start)
+            local_end = local_rfc3339((start.astimezone(UTC) + length).astimezone(start.tzinfo))
             inst["start"] = {"dateTime": local_start, **({"timeZone": tzname} if tzname else {})}
             inst["end"] = {
                 "dateTime": local_end,

@@ -124,7 +124,7 @@ def _next_step(request: Request, state: GoogleState, flow: dict, cookie: str | N
         elif signed_in:
             return _with_cookie(HTMLResponse(_chooser(flow, signed_in)), cookie)
         else:
-            return _with_cookie(HTMLResponse(_identifier_page(flow)), cookie)
+            return _with_cookie(HTMLResponse(_identifier_page(flow, email=hint or "")), cookie)
     account = state.account(flow["email"])
     client = state.clients[flow["client_id"]]
     consent_screen = state.project_of(client).consent

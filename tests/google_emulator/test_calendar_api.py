@@ -303,3 +303,14 @@ def test_the_documented_600_per_user_minute_counts_each_batch_part(google, gworl
     google.gcontrol.put("/clock", json={"advance_seconds": 61}).raise_for_status()
     assert cal.calendarList().list().execute()["items"]  # a minute later the window has room again
     assert service_for(google, "bob@example.org").calendarList().list().execute()["items"]  # per user
+
+
+def test_date_times_come_back_with_the_offset_of_their_zone(google, gworld):
+    cal = service_for(google)
+    body = {"start": {"dateTime": "2027-06-01T10:00:00+02:00", "timeZone": "Europe/London"},
+            "end": {"dateTime": "2027-06-01T11:00:00Z"}}  # fmt: skip
+    created = cal.events().insert(calendarId="primary", body=body).execute()
+    assert created["start"] == {"dateTime": "2027-06-01T09:00:00+01:00", "timeZone": "Europe/London"}
+    assert created["end"] == {
+        "dateTime": "2027-06-01T12:00:00+01:00"
+    }  # the calendar's zone: Alice's Europe/London

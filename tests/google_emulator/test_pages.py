@@ -99,7 +99,7 @@ def test_a_person_edits_and_deletes_in_the_viewer_and_sync_sees_it(google, gworl
         assert saved.status_code == 303
     changed = cal.events().list(calendarId="primary", syncToken=sync_token).execute()
     assert [(i["id"], i["summary"], i["start"]["dateTime"]) for i in changed["items"]] == [
-        ("edit00001", "Desk (moved)", "2027-03-01T10:00:00")
+        ("edit00001", "Desk (moved)", "2027-03-01T10:00:00Z")
     ]
     with google.http() as http:
         http.post(
