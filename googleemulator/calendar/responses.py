@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from googleemulator.calendar import exceptions as ge
-from googleemulator.calendar import models
+from googleemulator.calendar import fields, models
 from googleemulator.calendar.push import pusher
 from googleemulator.oauth.models import CAL, access_token_for
 from googleemulator.oauth.responses import gstate, issuer
@@ -184,8 +184,11 @@ def dispatch(
             raise ge.not_found()
         caller = _caller(state, headers, query)
         entry["client_id"], entry["user"] = caller.client_id, caller.email
+        selection = fields.parse(query["fields"]) if query.get("fields") else None
         with state.lock:
             answer = HANDLERS[name](state, caller, match.groupdict(), query, headers, body, base)
+        if selection is not None and answer.body is not None:
+            answer.body = fields.project(answer.body, selection)
     except ge.ApiError as err:
         answer = Answer(err.code, err.body(), dict(err.headers))
     entry["status"] = answer.status

@@ -314,3 +314,24 @@ def test_date_times_come_back_with_the_offset_of_their_zone(google, gworld):
     assert created["end"] == {
         "dateTime": "2027-06-01T12:00:00+01:00"
     }  # the calendar's zone: Alice's Europe/London
+
+
+def test_fields_gives_a_partial_response(google, gworld):
+    cal = service_for(google)
+    cal.events().insert(
+        calendarId="primary", body=event(id="part00001", extendedProperties={"private": {"k": "v"}})
+    ).execute()
+    page = (
+        cal.events()
+        .list(calendarId="primary", fields="items(id,status,extendedProperties/private),nextSyncToken")
+        .execute()
+    )
+    assert set(page) == {"items", "nextSyncToken"}
+    assert page["items"] == [
+        {"id": "part00001", "status": "confirmed", "extendedProperties": {"private": {"k": "v"}}}
+    ]
+    one = cal.events().get(calendarId="primary", eventId="part00001", fields="id,etag").execute()
+    assert set(one) == {"id", "etag"}
+    with pytest.raises(HttpError) as exc:
+        cal.events().get(calendarId="primary", eventId="part00001", fields="items(id").execute()
+    assert exc.value.status_code == 400 and error_of(exc.value)["errors"][0]["reason"] == "invalidParameter"

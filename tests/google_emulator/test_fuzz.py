@@ -39,8 +39,8 @@ bodies = st.fixed_dictionaries(
 )  # fmt: skip
 params = st.dictionaries(
     st.sampled_from(["maxResults", "timeMin", "timeMax", "singleEvents", "orderBy", "showDeleted", "privateExtendedProperty",
-                     "q", "updatedMin", "syncToken", "pageToken", "iCalUID", "minAccessRole"]),
-    st.one_of(st.text(max_size=10), st.just("2027-03-01T00:00:00Z"), st.just("true"), st.just("startTime"), st.just("0")),
+                     "q", "updatedMin", "syncToken", "pageToken", "iCalUID", "minAccessRole", "fields"]),
+    st.one_of(st.text(max_size=10), st.just("items(id,start/dateTime),nextPageToken"), st.just("2027-03-01T00:00:00Z"), st.just("true"), st.just("startTime"), st.just("0")),
     max_size=4,
 )  # fmt: skip
 
