@@ -169,27 +169,42 @@ def do_choose_calendars(
     return current
 
 
+@transaction.atomic
 def do_disconnect_calendar(connection: CalendarConnection, *, delete_future_events: bool = False) -> None:
-    """Remove Authorization: local cleanup first (tokens gone, syncing stops); events already written stay,
-    unless `delete_future_events`: then upcoming events are deleted remotely, best-effort, after the local
-    cleanup committed. It always succeeds, even when the token is already dead."""
-    snapshot = None
-    with transaction.atomic():
-        if delete_future_events:
-            from shiftdesk.calendarsync.engine import capture_future_events
-
-            snapshot = capture_future_events(connection)
-        # The row (and its links and log) go at once; a worker mid-step finds nothing to record into.
-        CalendarConnection.objects.filter(pk=connection.pk).delete()
-    if snapshot is not None:
-        from shiftdesk.calendarsync.engine import delete_captured_events
-
-        try:
-            delete_captured_events(snapshot)
-        except Exception:  # noqa: BLE001 - best-effort by promise: disconnect has already happened
-            log.warning(
-                "disconnect: deleting future events failed for user %s", snapshot.user_id, exc_info=True
-            )
+    """Remove Authorization: the row (tokens, links, log) goes at once and syncing stops; events already
+    written stay, unless `delete_future_events`. Then no remote call is made here (a web request must not
+    wait on Microsoft): a RetiringConnection with no successor keeps an encrypted copy of the credentials and
+    the upcoming events, and the worker deletes them (retiring.retire_disconnected), best-effort, while the
+    Calendar Sync tab shows how far it got. A create a step may still have in flight is waited for (the
+    deletes start after its lease) and found by link key. It always succeeds, even with a dead token."""
+    current = CalendarConnection.objects.select_for_update().filter(pk=connection.pk).first()
+    if current is None:
+        return
+    if delete_future_events:
+        now = timezone.now()
+        events = [
+            {"shift": link.shift_ref, "event_id": link.remote_event_id, "link_key": link.link_key}
+            for link in EventLink.objects.filter(connection=current, shift_end__gt=now, tracked=True)
+            if not link.deleted_in_outlook
+            and not link.moved_in_outlook
+            and (link.remote_event_id or link.create_attempted)
+        ]
+        if events:
+            lease = current.lease_expires_at if current.lease_owner and current.lease_expires_at else None
+            RetiringConnection.objects.create(
+                user_id=current.user_id, successor=None, provider=current.provider,
+                account_email=current.account_email, account_name=current.account_name,
+                account_id=current.account_id, credentials=current.credentials,
+                provider_settings=current.provider_settings, events=events, total=len(events),
+                not_before=max(lease or now, now),
+            )  # fmt: skip
+        log.info(
+            "disconnect user=%s: %s upcoming events left for the worker to delete",
+            current.user_id,
+            len(events),
+        )
+    # The row (and its links and log) go at once; a worker mid-step finds nothing to record into.
+    CalendarConnection.objects.filter(pk=current.pk).delete()
 
 
 @transaction.atomic

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -23,9 +22,7 @@ from django.utils import timezone
 
 from shiftdesk.calendarsync.lease import claim, release, reschedule
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
-from shiftdesk.calendarsync.network import event_loop, run_ops
 from shiftdesk.calendarsync.providers import get_backend
-from shiftdesk.calendarsync.providers.base import Fate, Operation
 from shiftdesk.calendarsync.retiring import retire_previous_connections
 from shiftdesk.calendarsync.step import sync_links
 from shiftdesk.calendarsync.tokens import refresh_if_idle
@@ -76,46 +73,3 @@ def _step(connection_id: int, worker_id: str, client: Any) -> bool:
         reschedule(connection_id)
         return verified
     return sync_links(connection, backend, client, links, now=now, started=started, worker_id=worker_id)
-
-
-# --- Remove Authorization with "delete future events" --------------------------------------------------------
-
-
-@dataclass
-class CapturedEvents:
-    """What a disconnect needs to delete upcoming events after the connection row is gone."""
-
-    user_id: int
-    connection: CalendarConnection  # detached copy: credentials and provider, never saved again
-    event_ids: list[str]
-
-
-def capture_future_events(connection: CalendarConnection) -> CapturedEvents:
-    now = timezone.now()
-    ids = list(
-        EventLink.objects.filter(connection=connection, shift_end__gt=now, deleted_in_outlook=False)
-        .exclude(remote_event_id="")
-        .values_list("remote_event_id", flat=True)
-    )
-    fresh = CalendarConnection.objects.select_related("user").get(pk=connection.pk)
-    return CapturedEvents(connection.user_id, fresh, ids)
-
-
-def delete_captured_events(captured: CapturedEvents) -> int:
-    """Best-effort remote deletes after a disconnect; returns how many succeeded (404 counts)."""
-    if not captured.event_ids:
-        return 0
-    backend = get_backend(captured.connection.provider)
-    if backend.disabled_reason():
-        return 0
-    token = backend.credentials(captured.connection)
-    ops = [Operation("delete", i, event_id=event_id) for i, event_id in enumerate(captured.event_ids)]
-    loop = event_loop()
-    provider = backend.open(captured.connection, token)
-    try:
-        loop.run_until_complete(run_ops(provider, ops, time.monotonic() + settings.SYNC_LEASE_SECONDS))
-    finally:
-        loop.run_until_complete(provider.aclose())
-    done = sum(1 for op in ops if op.fate is Fate.ANSWERED and (op.error is None or op.error.not_found))
-    log.info("disconnect user=%s deleted_future_events=%s of=%s", captured.user_id, done, len(ops))
-    return done

@@ -250,6 +250,10 @@ class RetiringConnection(models.Model):
     before it writes anything (calendarsync/retiring.py), and reports them in the new connection's sync log.
     Never made when the old and new connection are the same mailbox: the new one adopts the events instead.
     The row, and the credentials with it, is deleted when the deletes are done or given up.
+
+    Remove Authorization with "also delete future events" leaves one too, with no successor: the worker runs
+    its deletes (retiring.retire_disconnected), never the web request. If the user authorizes again before
+    that, the new connection inherits it and runs the deletes first, as after a switch.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -267,6 +271,9 @@ class RetiringConnection(models.Model):
     # What is left to delete: [{"shift": shift_ref, "event_id": remote id or "", "link_key": key}]; an empty
     # event_id means a create may have landed without being recorded: found by link key, then deleted.
     events = models.JSONField(default=list, blank=True)
+    # How many events there were to delete at the start: with `events` (what is left), the progress shown on
+    # the Calendar Sync tab while Remove Authorization's "also delete" deletes run in the worker.
+    total = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     # Not before this instant: the old connection's lease (a step in flight) or a backoff after a failure.
     not_before = models.DateTimeField(default=timezone.now)

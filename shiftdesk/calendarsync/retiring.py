@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
+from django.utils import timezone
 
 from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection, SyncLogEntry
 from shiftdesk.calendarsync.network import event_loop, run_ops
@@ -30,6 +31,7 @@ from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 
 log = logging.getLogger("shiftdesk.calendarsync")
 MAX_ATTEMPTS = 5
+DISCONNECT_CHUNK = 40  # deletes per claimed run after Remove Authorization: the page's progress moves
 # TextChoices (str values at run time; without django-stubs mypy would see the ("value", "label") literals).
 Action: Any = SyncLogEntry.Action
 Outcome: Any = SyncLogEntry.Outcome
@@ -52,13 +54,55 @@ def retire_previous_connections(connection: CalendarConnection, now: datetime) -
     return True
 
 
+def disconnect_deletes_due(now: datetime) -> bool:
+    """Whether Remove Authorization left deletes for the worker (one cheap query per worker poll)."""
+    return RetiringConnection.objects.filter(successor__isnull=True, not_before__lte=now).exists()
+
+
+def retire_disconnected(worker_id: str, *, limit: int = 10) -> int:
+    """Run the deletes Remove Authorization ("also delete future events") left behind: rows with no
+    successor. Each is claimed like a step (a conditional UPDATE of `not_before` to a lease), so one worker
+    runs it; its events are deleted DISCONNECT_CHUNK at a time, the row keeping what is left (the progress
+    the Calendar Sync tab shows). Returns how many rows it worked on."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    worked = 0
+    for retiring_id in (
+        RetiringConnection.objects.filter(successor__isnull=True, not_before__lte=now)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    ):
+        if not RetiringConnection.objects.filter(
+            id=retiring_id, successor__isnull=True, not_before__lte=now
+        ).update(not_before=lease):
+            continue  # another worker took it, or the user authorized again and a connection runs it
+        retiring = RetiringConnection.objects.filter(id=retiring_id).first()
+        if retiring is None:
+            continue
+        _retire(retiring, None, now, limit=DISCONNECT_CHUNK)
+        worked += 1
+        log.info("disconnect user=%s worker=%s: ran a round of Remove Authorization's deletes", retiring.user_id,
+                 worker_id)  # fmt: skip
+    return worked
+
+
 def _where(retiring: RetiringConnection) -> str:
     return f"{retiring.get_provider_display()} {retiring.account_email or retiring.account_name}".strip()
 
 
-def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: datetime) -> None:
+def _retire(
+    retiring: RetiringConnection,
+    connection: CalendarConnection | None,
+    now: datetime,
+    *,
+    limit: int | None = None,
+) -> None:
+    """Delete (up to `limit` of) the retiring row's events. `connection`: the successor whose sync log gets
+    a line per event, or None after Remove Authorization (then only the log file says)."""
 
     events: list[dict] = list(retiring.events)
+    rest = events[limit:] if limit is not None else []  # for a later call: not tried now
+    events = events[:limit] if limit is not None else events
     done: list[tuple[dict, str, str]] = []  # (event, remote id, message)
     failed: list[tuple[dict, str]] = []  # given up: (event, why)
     stop: ProviderError | None = None  # the whole old connection is unusable
@@ -125,8 +169,9 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
     give_up = stop is not None and (stop.permanent or stop.reauthorize) or attempts >= MAX_ATTEMPTS
     if give_up:
         why = stop.message if stop is not None else f"still failing after {attempts} attempts"
-        failed += [(e, why) for e in remaining]
+        failed += [(e, why) for e in remaining + (rest if stop is not None else [])]
         remaining = []
+        rest = rest if stop is None else []
     entries = [
         SyncLogEntry(connection=connection, at=now, action=Action.DELETE, outcome=Outcome.OK,
                      shift_ref=e["shift"], remote_event_id=remote or e.get("event_id", ""),
@@ -139,21 +184,30 @@ def _retire(retiring: RetiringConnection, connection: CalendarConnection, now: d
                              "The event stays there; delete it in Outlook if you no longer want it.")
         for e, why in failed
     ]  # fmt: skip
+    if connection is None:
+        entries_to_save: list[SyncLogEntry] = []  # no connection any more: the log file only
+    else:
+        entries_to_save = entries
     with transaction.atomic():
-        SyncLogEntry.objects.bulk_create(entries, batch_size=500)
+        SyncLogEntry.objects.bulk_create(entries_to_save, batch_size=500)
         if remaining:
             RetiringConnection.objects.filter(id=retiring.id).update(
-                events=remaining, attempts=attempts,
+                events=remaining + rest, attempts=attempts,
                 not_before=now + timedelta(seconds=max(backoff_seconds(attempts), (stop and stop.retry_after) or 0)),
             )  # fmt: skip
+        elif rest:
+            RetiringConnection.objects.filter(id=retiring.id).update(
+                events=rest, not_before=now
+            )  # next chunk
         else:
             RetiringConnection.objects.filter(id=retiring.id).delete()  # the old credentials go with it
-    from shiftdesk.calendarsync.recording import trim_log
+    if connection is not None:
+        from shiftdesk.calendarsync.recording import trim_log
 
-    trim_log(connection.id)
+        trim_log(connection.id)
     for entry in entries:
         log.info("sync connection=%s shift=%s action=retire_delete outcome=%s remote_id=%s ms=0%s",
-                 connection.id, entry.shift_ref, entry.outcome, entry.remote_event_id or "-",
+                 connection.id if connection else "-", entry.shift_ref, entry.outcome, entry.remote_event_id or "-",
                  f" error={entry.message!r}" if entry.outcome != Outcome.OK else "")  # fmt: skip
     log.info("retire user=%s provider=%s deleted=%s failed=%s pending=%s", retiring.user_id,
              retiring.provider, len(done), len(failed), len(remaining))  # fmt: skip

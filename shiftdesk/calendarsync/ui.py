@@ -40,6 +40,7 @@ def status_box_context(request: HttpRequest) -> dict:
         "connection": connection,
         "status": ui_queries.status_view(connection),
         "site_time_zone": ui_queries.site_time_zone(),
+        "removal": ui_queries.removal_progress(request.user),  # Remove Authorization's deletes, in the worker
     }
     if connection is not None:
         context.update(

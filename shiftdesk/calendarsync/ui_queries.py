@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from shiftdesk.accounts.models import User
 from shiftdesk.calendarsync import exports
-from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, SyncLogEntry
+from shiftdesk.calendarsync.models import (
+    CalendarConnection,
+    EventLink,
+    ExportJob,
+    RetiringConnection,
+    SyncLogEntry,
+)
 from shiftdesk.calendarsync.providers import get_backend
 from shiftdesk.scheduling.models import Shift, Site
 from shiftdesk.scheduling.seam import shift_title
@@ -302,3 +308,15 @@ def integration_status_rows(*, problems_only: bool = False) -> QuerySet[User]:
             | Q(calendar_connection__status=Status.CONNECTED, calendar_connection__sync_calendar_id="")
         )
     return rows
+
+
+def removal_progress(user: User) -> dict | None:
+    """Remove Authorization's "also delete future events", run by the worker: how far it got, or None."""
+    rows = list(
+        RetiringConnection.objects.filter(user=user, successor__isnull=True).values("total", "events")
+    )
+    if not rows:
+        return None
+    total = sum(r["total"] or len(r["events"]) for r in rows)
+    left = sum(len(r["events"]) for r in rows)
+    return {"total": total, "done": max(0, total - left)}

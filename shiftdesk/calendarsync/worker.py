@@ -29,6 +29,7 @@ from shiftdesk.calendarsync.lease import reschedule
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
 from shiftdesk.calendarsync.network import RequestGate, event_loop, use_network_gate
 from shiftdesk.calendarsync.providers import get_backend
+from shiftdesk.calendarsync.retiring import disconnect_deletes_due, retire_disconnected
 from shiftdesk.calendarsync.tokens import enqueue_idle_refreshes, idle
 from shiftdesk.ops import heartbeat
 
@@ -190,6 +191,17 @@ class Worker:
             if connection.errors_occurred and not connection.in_atomic_block and not connection.is_usable():
                 connection.close()
 
+    def _retire_disconnected(self) -> int:
+        """Remove Authorization's deletes ("also delete future events"), a round at a time; never raises."""
+        try:
+            return retire_disconnected(self.worker_id)
+        except Exception:
+            log.exception("deleting events after Remove Authorization failed; tried again later")
+            return 0
+        finally:
+            if connection.errors_occurred and not connection.in_atomic_block and not connection.is_usable():
+                connection.close()
+
     def run(self, *, once: bool = False) -> int:
         """Work until stopped; with `once`, until nothing is due (then return). Returns steps run."""
         if self.concurrency == 1:
@@ -204,6 +216,7 @@ class Worker:
         return self._run_pool(threads, in_flight, last_sweep, once=once)
 
     def _run_pool(self, threads: int, in_flight: dict[Future, int], last_sweep: float, *, once: bool) -> int:
+        deleting: Future | None = None
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync") as pool:
             while not self.stopping.is_set():
                 if time.monotonic() - last_sweep >= settings.SYNC_SWEEP_SECONDS or once and not in_flight:
@@ -211,11 +224,19 @@ class Worker:
                     last_sweep = time.monotonic()
                 # "Run the Export" should start within a poll, not a sweep: one cheap query when none is queued.
                 run_queued_exports(self.worker_id)
+                # Remove Authorization's deletes: on a pool thread, one round at a time (never the claim thread).
+                if (deleting is None or deleting.done()) and disconnect_deletes_due(timezone.now()):
+                    deleting = pool.submit(self._retire_disconnected)
                 busy = set(in_flight.values())
                 for connection_id in claim_due_connections(self.worker_id, threads - len(in_flight), busy):
                     in_flight[pool.submit(self._step, connection_id)] = connection_id
                 if not in_flight:
-                    if once:
+                    if once:  # until nothing is due: the deletes round in flight, then more rounds if due
+                        if deleting is not None and not deleting.done():
+                            deleting.result()
+                            continue
+                        if disconnect_deletes_due(timezone.now()):
+                            continue
                         break
                     self.stopping.wait(settings.SYNC_WORKER_POLL_SECONDS)
                     continue
@@ -237,6 +258,9 @@ class Worker:
                 _sweep_safely(self.worker_id)
                 last_sweep = time.monotonic()
             run_queued_exports(self.worker_id)
+            while disconnect_deletes_due(timezone.now()) and not self.stopping.is_set():
+                if not self._retire_disconnected():
+                    break
             claimed = claim_due_connections(self.worker_id, 1)
             if not claimed:
                 if once:

@@ -358,7 +358,8 @@ def test_disabling_the_integration_stops_syncing_at_once(sync):
 
 def test_remove_authorization_keeps_events_or_deletes_future_ones_even_with_a_dead_token(sync):
     from shiftdesk.calendarsync.actions import do_disconnect_calendar
-    from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+    from shiftdesk.calendarsync.models import CalendarConnection, EventLink, RetiringConnection
+    from shiftdesk.calendarsync.worker import Worker
 
     bob = sync.add_user(0)
     carol = sync.add_user(1)
@@ -370,8 +371,10 @@ def test_remove_authorization_keeps_events_or_deletes_future_ones_even_with_a_de
     assert not CalendarConnection.objects.filter(user=bob).exists()
 
     do_disconnect_calendar(sync.connection(carol), delete_future_events=True)
+    assert len(sync.events(carol)) == 1  # no remote call in the web request: the worker deletes it
+    assert not EventLink.objects.filter(connection__user=carol).exists()
+    Worker(concurrency=1, worker_id="w").run(once=True)
     assert sync.events(carol) == []
-    assert not EventLink.objects.exists()
 
     dave = sync.add_user(2)
     sync.assign(sync.shift(days=3), dave)
@@ -382,6 +385,9 @@ def test_remove_authorization_keeps_events_or_deletes_future_ones_even_with_a_de
     sync.emulator.control.post("/tokens/expire", json={"user": sync.upns[dave.pk]})
     do_disconnect_calendar(sync.connection(dave), delete_future_events=True)  # must not raise
     assert not CalendarConnection.objects.filter(user=dave).exists()
+    Worker(concurrency=1, worker_id="w").run(once=True)  # the dead grant: given up, credentials gone
+    assert not RetiringConnection.objects.exists()
+    assert len(sync.events(dave)) == 1
 
 
 def test_it_sends_prefer_immutable_ids_on_every_request(sync):

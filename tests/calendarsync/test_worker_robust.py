@@ -60,3 +60,41 @@ def test_a_shift_in_the_repeated_hour_of_the_fall_back_night_is_synced_at_its_in
     sync.drain(bob)
     got = sorted(datetime.fromisoformat(e["start"]).replace(tzinfo=UTC) for e in sync.events(bob))
     assert got == starts
+
+
+def test_remove_authorization_deletes_future_events_in_the_worker_with_progress_on_the_page(
+    sync, client, settings
+):
+    """No Graph call in the web request (gunicorn would kill a long one): the worker deletes the events a round
+    of DISCONNECT_CHUNK at a time, and the Calendar Sync tab says how far it got."""
+    from shiftdesk.calendarsync import retiring
+    from shiftdesk.calendarsync.models import RetiringConnection
+    from shiftdesk.calendarsync.worker import Worker
+
+    monkey_chunk = 3
+    bob = sync.add_user(0)
+    for d in range(5):
+        sync.assign(sync.shift(days=1 + d), bob)
+    sync.drain(bob)
+    before = len(sync.emulator.control.get("/graph/requests", params={"limit": 10000}).json()["value"])
+    client.force_login(bob)
+    response = client.post("/account/calendar-sync/microsoft/remove/", {"delete_future_events": "on"})
+    assert response.status_code == 302
+    rows = sync.emulator.control.get("/graph/requests", params={"limit": 10000}).json()["value"][before:]
+    assert [r for r in rows if r["path"].startswith("/v1.0")] == []  # nothing sent by the request
+    assert len(sync.events(bob)) == 5
+    page = client.get("/account/calendar-sync/").content.decode()
+    assert 'data-removal-progress="0/5"' in page
+
+    original = retiring.DISCONNECT_CHUNK
+    retiring.DISCONNECT_CHUNK = monkey_chunk
+    try:
+        assert retiring.retire_disconnected("w") == 1  # one round: 3 of 5
+    finally:
+        retiring.DISCONNECT_CHUNK = original
+    assert len(sync.events(bob)) == 2
+    assert 'data-removal-progress="3/5"' in client.get("/account/calendar-sync/").content.decode()
+    Worker(concurrency=1, worker_id="w").run(once=True)
+    assert sync.events(bob) == []
+    assert not RetiringConnection.objects.exists()  # the credentials copy is gone with it
+    assert "data-removal-progress" not in client.get("/account/calendar-sync/").content.decode()
