@@ -1,6 +1,8 @@
 """The Calendar API's discovery document (Google's published calendar.v3 description, kept as
 discovery.json) served with the emulator's own rootUrl/baseUrl, so `googleapiclient.discovery.build(...,
-discoveryServiceUrl=…)` sends every call, and `new_batch_http_request()` its batches, to the emulator."""
+discoveryServiceUrl=…)` sends every call, and `new_batch_http_request()` its batches, to the emulator.
+discovery.json is copied unchanged from google-api-python-client 2.202.0
+(googleapiclient/discovery_cache/documents/calendar.v3.json, revision 20261030, Apache License 2.0)."""
 
 from __future__ import annotations
 
