@@ -80,7 +80,13 @@ def weekly_occurrences(
         if day.weekday() in days:
             start_naive = datetime.combine(day, start_time)
             end_naive = datetime.combine(day + timedelta(days=1) if end_time <= start_time else day, end_time)
-            out.append((localize(start_naive, tz), localize(end_naive, tz)))
+            start, end = localize(start_naive, tz), localize(end_naive, tz)
+            if end <= start:
+                # The start lies in the spring-forward gap and moved forward past an end that exists (a
+                # 2:45-3:00 shift on that night): keep the shift's wall-clock length from the moved start
+                # rather than create a shift that ends before it starts.
+                end = start + (end_naive - start_naive)
+            out.append((start, end))
         day += timedelta(days=1)
     return out
 
