@@ -134,3 +134,25 @@ def test_a_name_not_on_the_roster_is_said_next_to_the_box(demo, demo_login, live
     expect(box).to_be_focused()
     expect(box).to_have_attribute("aria-describedby", f"e{shift.pk}")
     expect(box).to_have_value("Nobody Here")
+
+
+def test_a_refused_in_place_update_is_said(demo, demo_login, live_server, empty_week_shift):
+    """The shift was deleted by someone else after the page loaded: the server answers 404 and htmx swaps
+    nothing, so the page says the change did not save instead of staying silent."""
+    shift = empty_week_shift
+    page = demo_login(demo.admin)
+    page.goto(
+        live_server.url
+        + reverse("schedule_week", args=[demo.schedule.pk])
+        + f"?week={shift.start.date().isoformat()}"
+    )
+    box = page.locator(f"#a{shift.pk}")
+    box.focus()
+    page.keyboard.type("Maria Garcia")
+    shift.delete()
+    page.keyboard.press("Enter")
+    status = page.locator("#grid-status")
+    expect(status).to_have_text(
+        "That did not save: the page may be out of date. Reload the page and try again."
+    )
+    expect(status).to_be_visible()

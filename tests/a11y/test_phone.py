@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.a11y.support import PHONE, sideways_overflow, small_targets
+from tests.a11y.support import PHONE, assert_accessible, sideways_overflow, small_targets
 
 
 def test_the_navigation_folds_behind_a_menu_button(demo, demo_login, live_server):
@@ -26,6 +26,13 @@ def test_the_navigation_folds_behind_a_menu_button(demo, demo_login, live_server
         box = link.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], name
         assert box["height"] >= 24, f"{name} is {box['height']} px tall"
+    # The Admin menu opens inside the folded navigation, its links on screen.
+    page.locator("summary", has_text="Admin").click()
+    integrations = page.get_by_role("link", name="Integrations", exact=True)
+    expect(integrations).to_be_visible()
+    box = integrations.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] and box["height"] >= 24
+    assert_accessible(page, "the phone menu with Admin open")  # its links' contrast on the orange bar
     page.get_by_role("button", name="Log out").scroll_into_view_if_needed()
     expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
     # The bar stays orange under its links: its background covers the whole width.
@@ -47,6 +54,9 @@ def test_the_navigation_has_no_menu_button_on_a_desktop(demo, demo_login):
     page = demo_login(demo.admin)
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     expect(page.get_by_role("link", name=demo.admin.email)).to_be_visible()
+    page.locator("summary", has_text="Admin").click()  # the dropdown, open
+    expect(page.get_by_role("link", name="Integrations", exact=True)).to_be_visible()
+    assert_accessible(page, "the desktop Admin menu, open")
 
 
 def test_the_dashboard_reads_as_a_list_of_upcoming_shifts(demo, demo_login):
