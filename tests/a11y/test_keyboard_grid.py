@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.a11y.support import assert_accessible
+
 
 def focused(page) -> str:
     return page.evaluate(
@@ -82,6 +84,7 @@ def test_assign_by_name_and_unassign_with_undo_by_keyboard_alone(
     listbox = page.get_by_role("listbox")
     expect(listbox.get_by_role("option")).to_have_count(1)
     expect(listbox.get_by_role("option").first).to_contain_text("Maria Garcia")
+    assert_accessible(page, "the grid with the combobox open")
     page.keyboard.press("ArrowDown")
     expect(box).to_have_attribute(
         "aria-activedescendant", listbox.get_by_role("option").first.get_attribute("id")
@@ -110,6 +113,7 @@ def test_assign_by_name_and_unassign_with_undo_by_keyboard_alone(
     page.keyboard.press("Enter")
     undo = page.locator(cell).get_by_role("button", name="Undo: assign James Smith again")
     expect(undo).to_be_focused()
+    assert_accessible(page, "the grid with an Undo in a cell")
     expect(page.locator("#grid-status")).to_contain_text("Unassigned James Smith from Reference Desk.")
     assert not Assignment.objects.filter(shift=shift, user=demo.schedule_admin).exists()
     page.keyboard.press("Enter")
@@ -134,6 +138,7 @@ def test_a_name_not_on_the_roster_is_said_next_to_the_box(demo, demo_login, live
     expect(box).to_be_focused()
     expect(box).to_have_attribute("aria-describedby", f"e{shift.pk}")
     expect(box).to_have_value("Nobody Here")
+    assert_accessible(page, "the grid with an error in a cell")
 
 
 def test_a_refused_in_place_update_is_said(demo, demo_login, live_server, empty_week_shift):

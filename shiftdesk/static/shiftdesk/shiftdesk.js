@@ -76,6 +76,7 @@ const combo = {
     return list;
   },
   enhance(input) {
+    combo.listbox(); // (again, if an in-place update took it away with the cell it was shown in)
     if (input.getAttribute("role") === "combobox") return;
     input.dataset.roster = input.getAttribute("list");
     input.removeAttribute("list");
