@@ -10,7 +10,15 @@ import pytest
 
 # The scheduling personas' world (bob on the Reference roster, a Reference Desk shift tomorrow, the seam
 # recorder) for the non-browser tests of the grid's in-place answers.
-from tests.scheduling.conftest import future_start, position, recorder, schedule, shift, site  # noqa: F401
+from tests.scheduling.conftest import (  # noqa: F401
+    future_start,
+    other_schedule,
+    position,
+    recorder,
+    schedule,
+    shift,
+    site,
+)
 
 
 @dataclass

@@ -101,3 +101,35 @@ def test_without_script_assign_by_name_still_redirects_to_the_week(alice_client,
     response = alice_client.post(reverse("shift_assign", args=[shift.pk]), {"staff": "Bob Staff"})
     assert response.status_code == 302
     assert Assignment.objects.filter(shift=shift, user=bob).exists()
+
+
+def test_without_script_unassign_lands_on_the_week_with_an_undo(alice_client, shift, bob, alice, recorder):
+    actions.do_assign_staff(shift, bob, by=alice)
+    response = alice_client.post(reverse("shift_assign", args=[shift.pk]), {"unassign": str(bob.pk)})
+    assert response.status_code == 302 and response.url.endswith(f"&undo={shift.pk}-{bob.pk}")
+    html = alice_client.get(response.url).content.decode()
+    assert "Unassigned Bob Staff from Reference Desk." in html
+    assert (
+        f'name="undo" value="{bob.pk}" autofocus>Undo: assign Bob Staff to Reference Desk again</button>'
+        in html
+    )
+    alice_client.post(reverse("shift_assign", args=[shift.pk]), {"undo": str(bob.pk)})
+    assert Assignment.objects.filter(shift=shift, user=bob).exists()
+    # Once they are back on the shift (or for anything that does not fit), no Undo is offered.
+    assert "Undo: assign" not in alice_client.get(response.url).content.decode()
+
+
+def test_the_undo_parameter_offers_nothing_for_other_schedules_or_to_staff(
+    alice_client, shift, bob, alice, charlie, other_schedule
+):
+    from django.test import Client
+
+    week = reverse("schedule_week", args=[shift.schedule.pk]) + f"?week={shift.start.date()}"
+    assert (
+        "Undo: assign" in alice_client.get(f"{week}&undo={shift.pk}-{bob.pk}").content.decode()
+    )  # the case that fits
+    for undo in (f"{shift.pk}-{charlie.pk}", "x-y", f"{shift.pk}", "-", f"99999999-{bob.pk}"):
+        assert "Undo: assign" not in alice_client.get(f"{week}&undo={undo}").content.decode(), undo
+    staff = Client()
+    staff.force_login(bob)
+    assert "Undo: assign" not in staff.get(f"{week}&undo={shift.pk}-{bob.pk}").content.decode()

@@ -52,6 +52,7 @@ def schedule_week(request: HttpRequest, schedule_id: int) -> HttpResponse:
         messages.warning(request, "That is not a date between 2000 and 2100; showing this week.")
     grid = build_week_grid(schedule, week_start(day), site)
     can_manage = access.can_manage_schedule(request.user, schedule)
+    undo_offer = _undo_offer(request.GET.get("undo", ""), schedule) if can_manage else None
     return render(
         request,
         "scheduling/schedule_week.html",
@@ -67,8 +68,24 @@ def schedule_week(request: HttpRequest, schedule_id: int) -> HttpResponse:
             "this_week": week_start(today),
             # The day a phone shows first (one day at a time): today in this week, else the week's first day.
             "phone_day": grid.days.index(today) if today in grid.days else 0,
+            "undo_offer": undo_offer,
         },
     )
+
+
+def _undo_offer(raw: str, schedule) -> dict | None:
+    """After an unassign without script (a full page load), the grid offers Undo for it: `undo` is
+    "<shift id>-<user id>". Only for a shift of this schedule, a person on its roster who is not on the shift
+    (again); anything else is ignored, so the parameter cannot be used to probe."""
+    shift_raw, _, user_raw = raw.partition("-")
+    shift_id, user_id = parse_id(shift_raw), parse_id(user_raw)
+    if not shift_id or not user_id:
+        return None
+    shift = schedule.shifts.select_related("position").filter(pk=shift_id).first()
+    person = schedule.staff.filter(is_active=True, pk=user_id).first()
+    if shift is None or person is None or shift.assignments.filter(user=person).exists():
+        return None
+    return {"shift": shift, "person": person}
 
 
 def _assign_page(request, shift, site, form, conflicts, status=200, chosen=None) -> HttpResponse:
@@ -195,7 +212,9 @@ def _unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResp
         undo = Person(user.pk, str(user), user.email)
         return _cell(request, shift, site, CellNote(status=said, undo=undo))
     messages.success(request, said)
-    return redirect(safe_next(request, shift_grid_url(shift, site)))
+    grid = shift_grid_url(shift, site)
+    target = safe_next(request, grid)
+    return redirect(f"{grid}&undo={shift.pk}-{user.pk}" if target == grid else target)
 
 
 def _undo_unassign(request: HttpRequest, shift, site: Site, user_id: str) -> HttpResponse:
