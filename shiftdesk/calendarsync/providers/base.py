@@ -154,7 +154,8 @@ class Operation:
     @property
     def settled(self) -> bool:
         """An answer says what happened (done, or why not)."""
-        return self.fate is Fate.ANSWERED or (self.error is not None and not self.error.unanswered)
+        error = self.error
+        return self.fate is Fate.ANSWERED or (error is not None and error.sent and not error.unanswered)
 
     def sending(self) -> Fate:
         """Mark the operation as on its way (before its bytes leave); returns its fate before."""
