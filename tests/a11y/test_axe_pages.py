@@ -51,6 +51,15 @@ def pages_for(role, world):
     for name, args, roles in PAGES:
         if role in roles:
             yield name, reverse(name, args=[getattr(world, a).pk for a in args])
+    if role == ANON:
+        # The emailed "set your password" link (it redirects to the form once the token is checked).
+        from django.contrib.auth.tokens import default_token_generator
+        from django.utils.encoding import force_bytes
+        from django.utils.http import urlsafe_base64_encode
+
+        uid = urlsafe_base64_encode(force_bytes(world.staff.pk))
+        token = default_token_generator.make_token(world.staff)
+        yield "password_reset_confirm", reverse("password_reset_confirm", args=[uid, token])
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
