@@ -21,7 +21,7 @@ from shiftdesk.calendarsync.linkstate import Plan, creates_attempted
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
 from shiftdesk.calendarsync.network import event_loop, network_phase, open_provider, run_ops
 from shiftdesk.calendarsync.plan import LinkPlan, plan_link, second_operation
-from shiftdesk.calendarsync.providers.base import ProviderError
+from shiftdesk.calendarsync.providers.base import Fate, ProviderError
 from shiftdesk.calendarsync.recording import StepRecord, record_step
 
 log = logging.getLogger("shiftdesk.calendarsync")
@@ -131,7 +131,11 @@ def _send_requests(
             if provider is not None:
                 again = [op for op in firsts if op.error is not None and op.error.auth_expired]
                 for op in again:
-                    op.error = None
+                    op.error = (
+                        None  # a 401 was not carried out: as good as never sent, unless a try went unanswered
+                    )
+                    if op.fate is Fate.ANSWERED:
+                        op.fate = Fate.NOT_SENT
                 loop.run_until_complete(run_ops(provider, again, deadline))
         if provider is None:
             return

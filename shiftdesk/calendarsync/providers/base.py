@@ -170,12 +170,12 @@ class Operation:
         self.error = error
         if error is None:
             self.fate = Fate.ANSWERED
-        elif error.unanswered:
-            self.fate = Fate.UNANSWERED
         elif not error.sent:
-            self.fate = before  # this call never left; an earlier one may have
-        elif error.not_carried_out and before is Fate.UNANSWERED:
-            self.fate = Fate.UNANSWERED
+            self.fate = Fate.UNANSWERED if error.unanswered else before  # never left; an earlier try may have
+        elif error.unanswered or before is Fate.UNANSWERED:
+            self.fate = (
+                Fate.UNANSWERED
+            )  # a failure answer says nothing of an earlier try that went unanswered
         else:
             self.fate = Fate.ANSWERED
 
