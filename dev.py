@@ -110,8 +110,16 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
     return run(PY, ROOT / "docs" / "screenshots" / "make_screenshots.py", check=False)
 
 
+# `test --fast`: the inner loop. Leaves out what needs minutes or a service of its own: browser tests (Chromium),
+# `slow` ones (chaos, soak, the production run, long hypothesis profiles) and `postgres_only` ones, and runs the
+# rest on both cores (pytest-xdist) when there are two. The full `test` (and CI) still runs everything.
+FAST_MARKERS = "not browser and not slow and not postgres_only"
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     install(dev=True)
+    if args.fast:
+        return run_fast(args)
     ensure_chromium()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     db = env.get("DATABASE_URL", "sqlite (default)")
@@ -136,6 +144,19 @@ def cmd_test(args: argparse.Namespace) -> int:
             totals[key] += value
     print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped", flush=True)
     return worst
+
+
+def run_fast(args: argparse.Namespace) -> int:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "tests", "bench", "dev.py")
+    cores = min(os.cpu_count() or 1, 4)
+    # --dist loadfile: a file's tests share one worker, so each worker starts the session emulator once.
+    workers = ["-n", str(cores), "--dist", "loadfile"] if cores > 1 else []
+    pytest = (PY, "-m", "pytest", "-q", "-m", FAST_MARKERS, *workers, *args.pytest_args)
+    code = run(*pytest, env=env, check=False)
+    log(f"fast loop: {time.monotonic() - started:.0f} s (browser, slow and PostgreSQL-only tests left out)")
+    return code
 
 
 def junit_totals(report: Path) -> dict[str, int]:
@@ -193,6 +214,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "MICROSOFT_LOGIN_URL": emulator_url,
         "MICROSOFT_GRAPH_URL": emulator_url,
         "MICROSOFT_CA_BUNDLE": str(emulator_dir / "ca.pem"),
+        # Google's side is served by the same emulator process under /google, with the same CA.
+        "GOOGLE_ACCOUNTS_URL": emulator_url + "/google",
+        "GOOGLE_OAUTH_URL": emulator_url + "/google",
+        "GOOGLE_API_URL": emulator_url + "/google",
+        "GOOGLE_CA_BUNDLE": str(emulator_dir / "ca.pem"),
         "SHIFTDESK_PUBLIC_URL": web_url,
         # The demo is not production: DEBUG on (settings.py defaults it off) lets it run with the demo's keys.
         "DEBUG": os.environ.get("DEBUG", "true"),
@@ -305,8 +331,11 @@ def main() -> int:
         action="store_true",
         help="register the app in the emulator and fill in Admin > Integrations for you",
     )
-    sub.add_parser(
+    test = sub.add_parser(
         "test", help="install everything and run the whole test suite; other arguments go to pytest"
+    )
+    test.add_argument(
+        "--fast", action="store_true", help="inner loop: no browser, slow or PostgreSQL-only tests"
     )
     sub.add_parser("screenshots", help="regenerate the screenshots in docs/screenshots/")
     args, extra = parser.parse_known_args()

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "shiftdesk.calendarsync",
     "shiftdesk.microsoft",
     "shiftdesk.exchange",
+    "shiftdesk.google",
     "shiftdesk.feeds",
     "shiftdesk.availability",
     "shiftdesk.ops",
@@ -245,6 +246,15 @@ MICROSOFT_GRAPH_URL = os.environ.get("MICROSOFT_GRAPH_URL", "https://graph.micro
 # A PEM bundle to trust for both (the emulator's CA); empty means the system/certifi default.
 MICROSOFT_CA_BUNDLE = os.environ.get("MICROSOFT_CA_BUNDLE", "")
 HTTP_TIMEOUT_SECONDS = float(os.environ.get("SHIFTDESK_HTTP_TIMEOUT", "30"))
+
+# --- Google OAuth 2 and the Google Calendar API (shiftdesk/google) -----------------------------------------
+# Google's hosts by default; the demo and tests point all three at googleemulator (https://localhost:8443/google).
+# ACCOUNTS: the authorization page and the id_token issuer; OAUTH: token and revoke; API: Calendar API v3, JWKS.
+GOOGLE_ACCOUNTS_URL = os.environ.get("GOOGLE_ACCOUNTS_URL", "https://accounts.google.com").rstrip("/")
+GOOGLE_OAUTH_URL = os.environ.get("GOOGLE_OAUTH_URL", "https://oauth2.googleapis.com").rstrip("/")
+GOOGLE_API_URL = os.environ.get("GOOGLE_API_URL", "https://www.googleapis.com").rstrip("/")
+# A PEM bundle to trust for the three (the emulator's CA); empty means the system/certifi default.
+GOOGLE_CA_BUNDLE = os.environ.get("GOOGLE_CA_BUNDLE", "")
 
 # --- Password Authentication (Exchange EWS) ----------------------------------------------------------------------
 # Which Exchange servers users may connect to (shiftdesk/exchange/network.py), comma-separated, added to the

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("shiftdesk.calendarsync.urls")),
     path("", include("shiftdesk.microsoft.urls")),
     path("", include("shiftdesk.exchange.urls")),
+    path("", include("shiftdesk.google.urls")),
     path("", include("shiftdesk.feeds.urls")),
     path("", include("shiftdesk.availability.urls")),
 ]

@@ -68,3 +68,53 @@ def msal_http_session() -> requests.Session:
     session.trust_env = False
     session.verify = _verify()
     return session
+
+
+# --- Google (shiftdesk/google): the same rules, Google's CA bundle setting ---------------------------------
+def _google_verify() -> str | bool:
+    return settings.GOOGLE_CA_BUNDLE or True  # never False
+
+
+def google_ssl_context() -> ssl.SSLContext:
+    bundle = settings.GOOGLE_CA_BUNDLE
+    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+
+
+def configure_google_session(session: requests.Session) -> requests.Session:
+    """Make a requests.Session Google's OAuth library was given (google-auth-oauthlib's OAuth2Session) trust
+    GOOGLE_CA_BUNDLE, with trust_env off for the same reason as msal_http_session."""
+    session.trust_env = False
+    session.verify = _google_verify()
+    return session
+
+
+def google_http_session() -> requests.Session:
+    """A requests.Session for Google's OAuth endpoints (token, revoke, JWKS) and google-auth's Request."""
+    return configure_google_session(_TimeoutSession())
+
+
+def google_client(*, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> httpx.Client:
+    """A synchronous httpx client for Google (base URL = GOOGLE_API_URL)."""
+    return httpx.Client(
+        base_url=settings.GOOGLE_API_URL,
+        verify=google_ssl_context(),
+        timeout=settings.HTTP_TIMEOUT_SECONDS,
+        transport=transport,
+        **kwargs,
+    )
+
+
+def async_google_client(
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | None = None,
+    **kwargs: Any,
+) -> httpx.AsyncClient:
+    """An async httpx client for the Google Calendar API (base URL = GOOGLE_API_URL), for the sync worker."""
+    return httpx.AsyncClient(
+        base_url=settings.GOOGLE_API_URL,
+        verify=verify if verify is not None else google_ssl_context(),
+        timeout=settings.HTTP_TIMEOUT_SECONDS,
+        transport=transport,
+        **kwargs,
+    )
