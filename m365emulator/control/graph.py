@@ -85,6 +85,7 @@ def raw_mailbox(box: Mailbox) -> dict:
                 "isDefaultCalendar": c.is_default,
                 "changeKey": c.change_key,
                 "color": c.color,
+                "shares": dict(c.shares),
             }
             for c in box.calendars.values()
         ],
@@ -296,6 +297,37 @@ async def notifications(request: Request) -> Response:
 
 
 @_guard
+async def calendar_shares(request: Request) -> Response:
+    """The owner shares a calendar in Outlook, or withdraws the share. PUT .../shares/{recipient}
+    {"role": "read" | "write"}; DELETE .../shares/{recipient}; GET .../shares lists them ({oid: role}).
+    Recipients are users of the owner's tenant (Outlook gives write access inside the organization only)."""
+    box = _mailbox(request)
+    state = _state(request)
+    with box.graph.lock:
+        cal = box.calendar(request.path_params["calendar_id"])
+        recipient_key = request.path_params.get("recipient")
+        if recipient_key is not None:
+            who = state.directory.users.get(recipient_key) or state.directory.user_by_login(recipient_key)
+            if who is None or who.oid == box.oid:
+                raise exc.GraphError(
+                    404, "UserNotFound", f"No other user '{recipient_key}' in the directory."
+                )
+            owner = state.directory.users.get(box.oid)
+            if owner is not None and who.tenant_id != owner.tenant_id:
+                raise exc.bad_request("Calendars are shared with users of the same organization only.")
+            if request.method == "PUT":
+                body = await _body(request)
+                role = body.get("role") if isinstance(body, dict) else None
+                if role not in ("read", "write"):
+                    raise exc.bad_request('A JSON object {"role": "read" | "write"} is expected.')
+                state.graph.ensure_mailbox(who)  # the recipient's calendar list shows it from now on
+                cal.shares[who.oid] = role
+            elif request.method == "DELETE":
+                cal.shares.pop(who.oid, None)
+        return JSONResponse({"calendarId": cal.id, "shares": dict(cal.shares)})
+
+
+@_guard
 async def list_subscriptions(request: Request) -> Response:
     """Every change-notification subscription, raw (tests find a subscription's id and state here)."""
     from m365emulator.graph.subscriptions import dump_subscriptions
@@ -323,6 +355,12 @@ routes = [
     Route("/graph/mailboxes/{user}", get_mailbox, methods=["GET"]),
     Route("/graph/mailboxes/{user}/calendars", create_calendar, methods=["POST"]),
     Route("/graph/mailboxes/{user}/calendars/{calendar_id}", delete_calendar, methods=["DELETE"]),
+    Route("/graph/mailboxes/{user}/calendars/{calendar_id}/shares", calendar_shares, methods=["GET"]),
+    Route(
+        "/graph/mailboxes/{user}/calendars/{calendar_id}/shares/{recipient}",
+        calendar_shares,
+        methods=["PUT", "DELETE"],
+    ),
     Route("/graph/mailboxes/{user}/events", create_event, methods=["POST"]),
     Route("/graph/mailboxes/{user}/events/{event_id}", edit_event, methods=["PATCH"]),
     Route("/graph/mailboxes/{user}/events/{event_id}", delete_event, methods=["DELETE"]),

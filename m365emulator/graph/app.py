@@ -224,6 +224,18 @@ def require(ctx: Ctx, kind: str) -> None:
         raise exc.access_denied()
 
 
+def require_share(ctx: Ctx, box: Any, calendar: Any, kind: str) -> None:
+    """A delegated request for another user's calendar passes only if the owner shared that calendar with the
+    caller ("read" or "write"); otherwise, or once the share is withdrawn, 403 ErrorAccessDenied
+    (concepts/outlook-get-shared-events-calendars.md: without a share "those GET operations will return an
+    error"). Own mailboxes and app-only tokens are not concerned."""
+    if ctx.claims.app_only or ctx.user is None or ctx.user.oid == ctx.claims.oid:
+        return
+    role = calendar.shares.get(ctx.claims.oid)
+    if role is None or (kind == "write" and role != "write"):
+        raise exc.access_denied()
+
+
 async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
     """Route, authorize, throttle and run one request; GraphError becomes a Graph error Result."""
     from .urls import match

@@ -56,6 +56,9 @@ class Calendar:
     is_default: bool = False
     color: str = "auto"
     hex_color: str = ""
+    # Shared with other mailboxes of the tenant: recipient oid -> "read" | "write" (the owner shares it in
+    # Outlook; concepts/outlook-share-or-delegate-calendar.md). Withdrawn = removed from here.
+    shares: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -478,6 +481,16 @@ class GraphState:
             return box
 
     mailbox = ensure_mailbox
+
+    def shared_with(self, oid: str) -> list[tuple[Mailbox, Calendar, str]]:
+        """Calendars of other mailboxes shared with this user: (owner's mailbox, calendar, role)."""
+        return [
+            (box, cal, cal.shares[oid])
+            for box in self.mailboxes.values()
+            if box.oid != oid
+            for cal in box.calendars.values()
+            if oid in cal.shares
+        ]
 
     def changed(self, mailbox: Mailbox, event: Event, change_type: str) -> None:
         for listener in list(self.listeners):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exceptions as exc
-from .app import Ctx, Result, require
+from .app import Ctx, Result, require, require_share
 from .models import Event, Mailbox, Occurrence, other_encoding
 from .odata import Query, order_rows, parse_query
 from .serialize import calendar_json, event_json, select, user_json
@@ -56,11 +56,27 @@ def _calendar_entity(ctx: Ctx, box: Mailbox, cal: Any, status: int = 200) -> Res
     return Result(status, data)
 
 
+def _shared_row(owner: Mailbox, cal: Any, role: str) -> dict:
+    """A calendar shared with the caller, as their calendar list shows it: the owner's name and address,
+    canEdit for a "write" share, never shareable or default (calendar resource, owner/canEdit)."""
+    row = calendar_json(owner, cal)
+    row.update(canEdit=role == "write", canShare=False, isDefaultCalendar=False, isRemovable=True,
+               canViewPrivateItems=False)  # fmt: skip
+    return row
+
+
 def list_calendars(ctx: Ctx) -> Result:
     require(ctx, "read")
     box = ctx.mailbox()
     with ctx.graph.lock:
-        rows = [calendar_json(box, c) for c in box.calendars.values()]
+        if ctx.user.oid != ctx.claims.oid and not ctx.claims.app_only:
+            # Another user's calendars: only those they shared with the caller.
+            rows = [_shared_row(box, c, c.shares[ctx.claims.oid]) for c in box.calendars.values()
+                    if ctx.claims.oid in c.shares]  # fmt: skip
+        else:
+            rows = [calendar_json(box, c) for c in box.calendars.values()]
+            if not ctx.claims.app_only:
+                rows += [_shared_row(owner, c, role) for owner, c, role in ctx.graph.shared_with(box.oid)]
     fields = [f.strip() for f in ctx.params.get("$select", "").split(",") if f.strip()]
     for f in fields:
         if f not in CALENDAR_PROPS:
@@ -79,6 +95,7 @@ def get_calendar(ctx: Ctx, calendar_id: str | None = None) -> Result:
     box = ctx.mailbox()
     with ctx.graph.lock:
         cal = box.calendar(calendar_id) if calendar_id else box.default_calendar
+        require_share(ctx, box, cal, "read")
         return _calendar_entity(ctx, box, cal)
 
 
@@ -175,8 +192,8 @@ def list_events(ctx: Ctx, calendar_id: str | None = None) -> Result:
     zone = ctx.out_zone(applied)
     box = ctx.mailbox()
     with ctx.graph.lock:
-        if calendar_id:
-            box.calendar(calendar_id)
+        cal = box.calendar(calendar_id) if calendar_id else box.default_calendar
+        require_share(ctx, box, cal, "read")
         rows = render_rows(ctx, box, box.events_in(calendar_id), q, zone)
     context = ctx.context(f"{ctx.user_context()}/events")
     return page(ctx, [r for r, _ in rows], q, applied, context)
@@ -215,11 +232,19 @@ def _calendar_of(ctx: Ctx, box: Mailbox, item: Event | Occurrence, fields: list[
     return {k: v for k, v in data.items() if not fields or k in fields or k == "id"}
 
 
-def _in_calendar(box: Mailbox, calendar_id: str | None, item: Event | Occurrence) -> None:
+def _in_calendar(
+    box: Mailbox,
+    calendar_id: str | None,
+    item: Event | Occurrence,
+    ctx: Ctx | None = None,
+    kind: str = "read",
+) -> None:
+    event = item.master if isinstance(item, Occurrence) else item
+    if ctx is not None:
+        require_share(ctx, box, box.calendars[event.calendar_id], kind)
     if calendar_id is None:
         return
     cal = box.calendar(calendar_id)
-    event = item.master if isinstance(item, Occurrence) else item
     if event.calendar_id != cal.id:
         raise exc.item_not_found()
 
@@ -229,7 +254,7 @@ def get_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result
     box = ctx.mailbox()
     with ctx.graph.lock:
         item = box.find(event_id)
-        _in_calendar(box, calendar_id, item)
+        _in_calendar(box, calendar_id, item, ctx)
         return _entity(ctx, box, item)
 
 
@@ -238,6 +263,7 @@ def create_event(ctx: Ctx, calendar_id: str | None = None) -> Result:
     body = ctx.body_object()
     box = ctx.mailbox()
     with ctx.graph.lock:
+        require_share(ctx, box, box.calendar(calendar_id) if calendar_id else box.default_calendar, "write")
         event, _created = box.create_event(calendar_id, body)
         return _entity(ctx, box, event, 201)
 
@@ -247,7 +273,7 @@ def update_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Res
     body = ctx.body_object()
     box = ctx.mailbox()
     with ctx.graph.lock:
-        _in_calendar(box, calendar_id, box.find(event_id))
+        _in_calendar(box, calendar_id, box.find(event_id), ctx, "write")
         event = box.update_event(event_id, body, ctx.headers.get("if-match"))
         return _entity(ctx, box, event)
 
@@ -256,6 +282,6 @@ def delete_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Res
     require(ctx, "write")
     box = ctx.mailbox()
     with ctx.graph.lock:
-        _in_calendar(box, calendar_id, box.find(event_id))
+        _in_calendar(box, calendar_id, box.find(event_id), ctx, "write")
         box.delete_event(event_id, ctx.headers.get("if-match"))
     return Result(204)

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import exceptions as exc
 from . import timezones as tz
-from .app import Ctx, Result, require
+from .app import Ctx, Result, require, require_share
 from .models import Event, Occurrence, SyncState
 from .odata import parse_query
 from .responses import _params, page, render_rows
@@ -56,8 +56,7 @@ def calendar_view(ctx: Ctx, calendar_id: str | None = None) -> Result:
     zone = ctx.out_zone(applied)
     box = ctx.mailbox()
     with ctx.graph.lock:
-        if calendar_id:
-            box.calendar(calendar_id)
+        require_share(ctx, box, box.calendar(calendar_id) if calendar_id else box.default_calendar, "read")
         rows = render_rows(ctx, box, box.view(calendar_id, start, end), q, zone)
     return page(ctx, [r for r, _ in rows], q, applied, ctx.context(f"{ctx.user_context()}/calendarView"))
 
@@ -71,6 +70,7 @@ def instances(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result
     box = ctx.mailbox()
     with ctx.graph.lock:
         master = box.event(event_id)
+        require_share(ctx, box, box.calendars[master.calendar_id], "read")
         items = [
             i
             for i in box.view(master.calendar_id, start, end)
@@ -119,6 +119,7 @@ def calendar_view_delta(ctx: Ctx, calendar_id: str | None = None) -> Result:
                 sync = SyncState(cal_id, start, end, set(), -1)
             if sync.calendar_id not in box.calendars:
                 raise exc.sync_state_not_found()
+            require_share(ctx, box, box.calendars[sync.calendar_id], "read")
             current = box.view(sync.calendar_id, sync.start, sync.end)
             current_ids = {i.id for i in current}
             items = []

@@ -72,6 +72,12 @@ def test_another_users_calendar_needs_shared_scope(emulator, world):
         assert_graph_error(http.get("/users/adele@contoso.onmicrosoft.com/events"), 403, "ErrorAccessDenied")
     shared = token_for(emulator, MEGAN, scopes=["User.Read", "Calendars.ReadWrite.Shared"])
     with client(emulator, shared) as http:
+        # The scope alone is not enough: Adele must have shared the calendar with Megan.
+        assert_graph_error(http.get("/users/adele@contoso.onmicrosoft.com/events"), 403, "ErrorAccessDenied")
+        adele = emulator.control.get("/graph/mailboxes/adele@contoso.onmicrosoft.com").json()
+        default = next(c["id"] for c in adele["calendars"] if c["isDefaultCalendar"])
+        emulator.control.put(f"/graph/mailboxes/adele@contoso.onmicrosoft.com/calendars/{default}/shares/{MEGAN}",
+                             json={"role": "read"}).raise_for_status()  # fmt: skip
         assert http.get("/users/adele@contoso.onmicrosoft.com/events").status_code == 200
         # other tenants stay out of reach
         assert_graph_error(http.get("/users/nestor@fabrikam.onmicrosoft.com/events"), 404, "ErrorInvalidUser")
