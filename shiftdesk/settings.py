@@ -318,6 +318,9 @@ LOGGING = {
     "loggers": {
         # MSAL and urllib3 may log request bodies at DEBUG (tokens, secrets): never let them.
         "msal": {"level": "WARNING"},
+        # requests-oauthlib logs token requests and answers (code_verifier, tokens, Basic auth) at DEBUG: never.
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
