@@ -40,6 +40,8 @@ class GoogleOAuthSettingsForm(forms.Form):
         kwargs.setdefault(
             "initial", {"client_id": stored.client_id, "enabled": ENABLED if stored.enabled else DISABLED}
         )
+        # Its own ids: the Azure AD OAuth 2 box on the same page has client_secret and enabled fields too.
+        kwargs.setdefault("auto_id", "id_google_%s")
         super().__init__(*args, **kwargs)
 
     def clean_client_id(self) -> str:

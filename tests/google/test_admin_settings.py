@@ -147,3 +147,11 @@ def test_users_reach_only_their_own_google_pages(bob, gemu, method, url):
     # No connection and nothing set up: each answers by sending them back to Calendar Sync with a message.
     response = getattr(as_user(bob), method)(url)
     assert response.status_code == 302 and response["Location"] == "/account/calendar-sync/"
+
+
+def test_the_integrations_page_keeps_every_id_unique_beside_the_azure_box(alice_client, gemu):
+    import collections
+    import re
+
+    ids = re.findall(r'\sid="([^"]+)"', alice_client.get(PAGE).content.decode())
+    assert [i for i, n in collections.Counter(ids).items() if n > 1] == []
