@@ -154,8 +154,9 @@ def start_authorization(request: Any, azure: AzureADSettings) -> str:
     # cookie, so the callback could not find the flow it belongs to.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*response_mode.*form_post.*", category=UserWarning)
+        scopes = identity.user_scopes(azure.request_shared_calendars)
         flow = app.initiate_auth_code_flow(
-            identity.USER_SCOPES,
+            scopes,
             redirect_uri=redirect_url(),
             response_mode="query",
             prompt="select_account",
@@ -165,6 +166,7 @@ def start_authorization(request: Any, azure: AzureADSettings) -> str:
         "user_id": request.user.pk,
         "segment": azure.tenant_segment,
         "client_id": azure.application_id,
+        "scopes": scopes,
     }
     return flow["auth_uri"]
 
@@ -189,7 +191,8 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
     cache = msal.SerializableTokenCache()
     try:
         app = build_app(azure, segment=stored["segment"], token_cache=cache)
-        result = app.acquire_token_by_auth_code_flow(flow, dict(query), scopes=identity.USER_SCOPES)
+        scopes = stored.get("scopes") or identity.USER_SCOPES
+        result = app.acquire_token_by_auth_code_flow(flow, dict(query), scopes=scopes)
     except IdentityUnavailable:
         raise AuthorizationFailed(identity.UNREACHABLE_MESSAGE) from None
     except IdentityError as exc:
@@ -235,6 +238,7 @@ def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConne
             "segment": stored["segment"],
             "tenant_id": claims.get("tid", ""),
             "home_account_id": accounts[0]["home_account_id"] if accounts else "",
+            "scopes": scopes,  # what this grant covers: tokens are asked for these (never more) later
         },
     )
     # Microsoft redeemed the code with the saved Application ID and secret: that proves them (Save Settings
@@ -295,7 +299,10 @@ def acquire_access_token(connection: CalendarConnection, *, azure: AzureADSettin
     if account is None:
         _mark_reauthorization(connection, identity.reauth_reason(""))
     try:
-        result = app.acquire_token_silent_with_error(identity.USER_SCOPES, account)
+        # The scopes this user granted: an admin who later asks for Calendars.ReadWrite.Shared must not break
+        # the grants made before (a refresh asking for an unconsented scope fails with AADSTS65001).
+        scopes = provider_settings.get("scopes") or identity.USER_SCOPES
+        result = app.acquire_token_silent_with_error(scopes, account)
     except NETWORK_ERRORS as exc:
         log.warning(
             "token refresh for connection %s: identity platform unreachable (%s)",

@@ -118,6 +118,14 @@ class AzureADSettingsForm(forms.Form):
         "secret.",
     )
     remove_certificate = forms.BooleanField(label="Remove the stored certificate", required=False)
+    request_shared_calendars = forms.BooleanField(
+        label="Also request Calendars.ReadWrite.Shared",
+        required=False,
+        help_text="Some sites may also require the Calendars.ReadWrite.Shared permission: add it to the app under "
+        "API permissions, then check this so users can choose a calendar someone shared with them (a department "
+        "calendar, a manager's calendar). Users who authorized before keep their access; they authorize again "
+        "to use shared calendars.",
+    )
 
     def __init__(self, *args, stored: AzureADSettings, **kwargs) -> None:
         self.stored = stored
@@ -131,6 +139,7 @@ class AzureADSettingsForm(forms.Form):
                 "account_type": stored.account_type,
                 "tenant_id": stored.tenant_id,
                 "enabled": ENABLED if stored.enabled else DISABLED,
+                "request_shared_calendars": stored.request_shared_calendars,
             },
         )
         super().__init__(*args, **kwargs)
@@ -215,6 +224,7 @@ class AzureADSettingsForm(forms.Form):
         new.account_type = data["account_type"]
         new.tenant_id = data["tenant_id"]
         new.enabled = data["enabled"] == ENABLED
+        new.request_shared_calendars = bool(data.get("request_shared_calendars"))
         if data["client_secret"]:
             new.client_secret = data["client_secret"]
             new.secret_last4 = data["client_secret"][-4:]

@@ -27,6 +27,16 @@ class AccountType(models.TextChoices):
 # Delegated Graph permissions ShiftDesk asks each user for. MSAL adds openid, profile and offline_access
 # itself and raises ValueError if they are passed (reserved scopes), yet the refresh token still comes back.
 USER_SCOPES = ["User.Read", "Calendars.ReadWrite"]
+SHARED_SCOPE = (
+    "Calendars.ReadWrite.Shared"  # calendars other users shared with the user (Admin > Integrations)
+)
+
+
+def user_scopes(shared: bool) -> list[str]:
+    """What a user is asked for: USER_SCOPES, plus Calendars.ReadWrite.Shared when the admin asked for it."""
+    return USER_SCOPES + [SHARED_SCOPE] if shared else list(USER_SCOPES)
+
+
 # Client-credentials scope used only to check the app's credentials when the admin saves them.
 APP_CHECK_SCOPES = ["https://graph.microsoft.com/.default"]
 

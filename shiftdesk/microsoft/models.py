@@ -35,6 +35,9 @@ class AzureADSettings(models.Model):
     )
     tenant_id = models.CharField("Tenant ID", max_length=253, blank=True)
     enabled = models.BooleanField("Enable Calendar Sync with Azure AD OAuth 2", default=False)
+    # Ask users for Calendars.ReadWrite.Shared too (the FAQ: "Some sites may also require the
+    # Calendars.ReadWrite.Shared permission"): calendars other people shared with them can then be chosen.
+    request_shared_calendars = models.BooleanField("Also request Calendars.ReadWrite.Shared", default=False)
     # Certificate credential, the alternative to a secret: PEM private key (encrypted) and the certificate's
     # SHA-1 thumbprint (hex, upper case, as the Azure portal shows it). When present it is used instead.
     certificate_private_key = EncryptedTextField(blank=True, default="")

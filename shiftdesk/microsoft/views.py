@@ -84,6 +84,7 @@ def _remember_pending(request: HttpRequest, candidate: AzureADSettings) -> None:
         "account_type": candidate.account_type,
         "tenant_id": candidate.tenant_id,
         "enabled": candidate.enabled,
+        "request_shared_calendars": candidate.request_shared_calendars,
         "client_secret": crypto.encrypt(candidate.client_secret) if candidate.client_secret else "",
         "secret_last4": candidate.secret_last4,
         "secret_expires_on": candidate.secret_expires_on.isoformat() if candidate.secret_expires_on else "",
@@ -108,6 +109,7 @@ def _pending_candidate(pending: dict) -> AzureADSettings:
         "certificate_thumbprint",
     ):
         setattr(candidate, name, pending[name])
+    candidate.request_shared_calendars = bool(pending.get("request_shared_calendars"))
     candidate.client_secret = crypto.decrypt(pending["client_secret"]) if pending["client_secret"] else ""
     candidate.certificate_private_key = (
         crypto.decrypt(pending["certificate_private_key"]) if pending["certificate_private_key"] else ""
