@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from shiftdesk.accounts.models import User
+from shiftdesk.lib.bounds import BoundedModelMultipleChoiceField
 from shiftdesk.scheduling.models import Schedule
 
 
@@ -18,7 +19,7 @@ class UserForm(forms.Form):
         initial=User.Role.REGULAR,
         help_text="Admins manage everything. Regular users see their own shifts and can be made admin of a schedule.",
     )
-    administered_schedules = forms.ModelMultipleChoiceField(
+    administered_schedules = BoundedModelMultipleChoiceField(
         Schedule.objects.all(),
         label="Schedule admin of",
         required=False,

@@ -54,3 +54,17 @@ class BoundedDateField(forms.DateField):
         attrs = super().widget_attrs(widget)
         attrs.update({"min": EARLIEST.isoformat(), "max": LATEST.isoformat()})
         return attrs
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField over integer keys that refuses a key outside the column's range as an invalid
+    choice: Django passes it to a `pk__in` query, where SQLite raises OverflowError (a 500) on 21 digits."""
+
+    def _check_values(self, value):
+        if isinstance(value, list | tuple):
+            for key in value:
+                if parse_id(str(key)) is None:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": key}
+                    )
+        return super()._check_values(value)

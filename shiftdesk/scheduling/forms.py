@@ -12,7 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from shiftdesk.accounts.models import User
-from shiftdesk.lib.bounds import BoundedDateField, parse_id
+from shiftdesk.lib.bounds import BoundedDateField, BoundedModelMultipleChoiceField, parse_id
 from shiftdesk.scheduling.models import NOTE_MAX_LENGTH, Position, Schedule, localize
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -39,7 +39,7 @@ class StaffChoiceField(forms.ModelChoiceField):
         return staff_label(obj)
 
 
-class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+class StaffMultipleChoiceField(BoundedModelMultipleChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return staff_label(obj)
 
