@@ -89,6 +89,7 @@ def _instant(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+@pytest.mark.slow  # tens of seconds: dev.py test --fast leaves it out
 def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
     from shiftdesk.microsoft.models import redirect_url
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import pytest
+
 from m365emulator.ews.store import ews_settings
 from tests.calendarsync.conftest import link_key_of
 
 
+@pytest.mark.slow  # chaos: dev.py test --fast leaves it out
 def test_ews_sync_converges_to_exactly_the_desired_events_under_faults(sync, monkeypatch):
     from shiftdesk.calendarsync import step as engine
     from shiftdesk.scheduling.actions import do_unassign_staff, do_update_shift
