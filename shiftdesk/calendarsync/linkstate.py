@@ -81,6 +81,11 @@ def create_unsent(link: EventLink) -> None:
     link.create_attempted = False
 
 
+def create_may_have_landed(link: EventLink) -> None:
+    """A create was sent (answered or not): until it is recorded, the next step probes before creating."""
+    link.create_attempted = True
+
+
 def failed(link: EventLink, message: str, retry_at: datetime) -> None:
     link.attempts += 1
     link.last_error = message

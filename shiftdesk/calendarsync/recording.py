@@ -164,6 +164,8 @@ def _apply_two_step(rec: StepRecord, plan: LinkPlan) -> None:
     assert first is not None
     if plan.action is Plan.MOVE:
         linkstate.forgotten(link)  # the old event is gone (or was already)
+        if second is not None and second.kind == "create" and second.fate is not Fate.NOT_SENT:
+            linkstate.create_may_have_landed(link)  # the new one may be there, answered or not: probe first
     if second is None:
         if plan.action is Plan.PROBE_DELETE and first.result is None:
             linkstate.forgotten(link)

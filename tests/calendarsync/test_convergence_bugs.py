@@ -254,3 +254,30 @@ def test_no_request_leaves_after_the_step_lease_could_have_passed(sync, settings
     settings.SYNC_LEASE_SECONDS = 60
     sync.drain(bob)
     assert len(sync.events(bob)) == 1
+
+
+def test_a_move_whose_create_went_unanswered_is_probed_not_orphaned(sync, settings):
+    """The sync calendar changes: the step deletes the event in the old calendar (answered) and creates it in
+    the new one, whose answer is lost. The link must stay "create attempted" after forgetting the old event,
+    so an unassignment before the next step deletes the new event instead of leaving it in Outlook."""
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    settings.SYNC_GRAPH_BATCH_SIZE = 1  # single requests: the fault hits only the create (a calendar path)
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.drain(bob)
+    work = add_calendar(sync, bob, "Work")
+    choose(sync, bob, work)
+    sync.faults(lost_response_rate=1.0, paths=[f"/v1.0/me/calendars/{work['id']}/events"])
+    sync.step(bob)
+    sync.emulator.control.delete("/faults").raise_for_status()
+    [landed] = sync.events(bob)
+    assert landed["calendarId"] == work["id"]  # the old one deleted, the new one there but never heard of
+    link = EventLink.objects.get()
+    assert (link.remote_event_id, link.create_attempted) == ("", True)
+
+    do_unassign_staff(shift, bob, by=sync.admin)
+    sync.drain(bob)
+    assert sync.events(bob) == []
