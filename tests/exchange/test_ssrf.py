@@ -27,6 +27,15 @@ def ews_requests(emulator) -> list[dict]:
     return [e for e in emulator.state.request_log if e["path"].lower().startswith("/ews/")]
 
 
+def said(page: str) -> str:
+    """The box's error message, word for word (the page around it shows the typed address, port and all)."""
+    import html
+    import re
+
+    found = re.search(r"Nothing was saved\.[^<]*", page)
+    return html.unescape(found.group(0)).strip() if found else ""
+
+
 def error_of(response) -> str:
     assert response.status_code == 400, response.status_code
     page = response.content.decode()
@@ -216,10 +225,10 @@ def test_every_unreachable_server_gets_the_same_answer_quickly(
         started = time.monotonic()
         page = error_of(bob_client.post(SAVE, box_post(emulator, **overrides)))
         assert time.monotonic() - started < 5, case  # the connect timeout, not HTTP_TIMEOUT_SECONDS
-        answers[case] = UNREACHABLE in page and "404" not in page and "TLS problem (" not in page
+        answers[case] = said(page)
     settings.EXCHANGE_CA_BUNDLE = certifi.where()  # the emulator's certificate is not trusted
-    answers["untrusted certificate"] = UNREACHABLE in error_of(bob_client.post(SAVE, box_post(emulator)))
-    assert answers == dict.fromkeys(answers, True)
+    answers["untrusted certificate"] = said(error_of(bob_client.post(SAVE, box_post(emulator))))
+    assert answers == dict.fromkeys(answers, f"Nothing was saved. {UNREACHABLE}")
 
 
 def test_connection_tests_are_rate_limited_per_user(bob_client, bob, charlie, emulator, settings):
@@ -284,3 +293,19 @@ def test_exchange_allowed_hosts_is_read_from_the_environment():
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert done.stdout.strip() == "['mail.example.org', '10.0.0.0/8']"
+
+
+def test_a_saved_connection_is_checked_again_on_every_use(bob_client, bob, emulator, settings, connect):
+    """The allow-list is not only checked on Save: sync and calendar listing go through the same adapter, so a
+    server taken off the list (or a name re-pointed at a private address) is not reached any more."""
+    from shiftdesk.exchange.boxes import mailbox_calendars
+    from shiftdesk.exchange.client import ExchangeError
+
+    connection = connect(bob_client)
+    assert mailbox_calendars(connection)  # allowed: read live from the emulator
+    settings.EXCHANGE_ALLOWED_HOSTS = []
+    before = len(ews_requests(emulator))
+    with pytest.raises(ExchangeError) as refused:
+        mailbox_calendars(connection)
+    assert refused.value.kind == "unreachable"
+    assert len(ews_requests(emulator)) == before
