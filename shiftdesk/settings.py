@@ -307,6 +307,7 @@ SYNC_GRAPH_BATCH_SIZE = envint("SHIFTDESK_SYNC_GRAPH_BATCH_SIZE", "20")
 SYNC_PROVIDERS = {
     "microsoft": "shiftdesk.microsoft.provider.GraphBackend",
     "exchange": "shiftdesk.exchange.provider.ExchangeBackend",
+    "google": "shiftdesk.google.provider.GoogleBackend",
 }
 
 LOGGING = {

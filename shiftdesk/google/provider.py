@@ -1,0 +1,322 @@
+"""The Google Calendar provider: the sync engine's CalendarProvider over the Calendar API v3 (async httpx,
+through shiftdesk.lib.http's Google client; why httpx and not google-api-python-client: calendar_api.py).
+
+- Creates are idempotent by construction: the event id is chosen by us, base32hex of a hash of the engine's
+  transaction id (link key + generation), so a retried insert whose first answer was lost gets 409 and the
+  event is adopted, never duplicated. The link key also goes in `extendedProperties.private` (find_by_link).
+- Google addresses an event by calendar and id, while the engine's update/delete/exists pass an event id
+  alone: our remote event id is "<calendar id>/<event id>" (Google's event ids never contain "/"; the
+  calendar part is split off at the last "/").
+- Errors: 401 → the token is refreshed once by the engine; 403 rateLimitExceeded / userRateLimitExceeded and
+  429 → not carried out, waited out with exponential back-off through the engine's Pacer (Google sends no
+  Retry-After); 404 / 410 → gone; 412 → stale (not permanent); other 403/400 → permanent, in Google's words.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+
+from shiftdesk.calendarsync.models import CalendarConnection
+from shiftdesk.calendarsync.pacing import Pacer, backoff_seconds
+from shiftdesk.calendarsync.providers.base import (
+    CalendarProvider,
+    EventContent,
+    ProviderBackend,
+    ProviderError,
+    RemoteCalendar,
+    RemoteEvent,
+)
+from shiftdesk.google.calendar_api import WRITE_ROLES
+from shiftdesk.google.errors import GoogleError, IntegrationDisabled, ReauthorizationRequired
+from shiftdesk.lib.http import async_google_client
+
+log = logging.getLogger(__name__)
+
+LINK_PROPERTY = "shiftdeskLink"  # the key in extendedProperties.private
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+GONE_REASONS = {"notFound", "deleted"}
+_TRIES = 3
+
+
+def event_id_for(transaction_id: str) -> str:
+    """A client-chosen Google event id: base32hex (0-9, a-v), 32 characters (Google allows 5 to 1024), the same
+    for every retry of one create and new for each generation of the link."""
+    digest = hashlib.sha256(("shiftdesk:" + transaction_id).encode()).digest()[:20]
+    return base64.b32hexencode(digest).decode().lower()
+
+
+def remote_id(calendar_id: str, event_id: str) -> str:
+    return f"{calendar_id}/{event_id}"
+
+
+def split_remote_id(value: str) -> tuple[str, str]:
+    calendar_id, _, event_id = value.rpartition("/")
+    return calendar_id, event_id
+
+
+def google_event(content: EventContent, link_key: str) -> dict[str, Any]:
+    """EventContent as Google's event JSON. Deliberately no attendees (Google would email invitations)."""
+    return {
+        "summary": content.subject,
+        "description": content.body_html,
+        "location": content.location,
+        "start": {"dateTime": content.start["dateTime"], "timeZone": content.start["timeZone"]},
+        "end": {"dateTime": content.end["dateTime"], "timeZone": content.end["timeZone"]},
+        "transparency": "transparent" if content.show_as == "free" else "opaque",
+        "reminders": {
+            "useDefault": False,
+            "overrides": [{"method": "popup", "minutes": content.reminder_minutes}]
+            if content.reminder_minutes > 0
+            else [],
+        },
+        "extendedProperties": {"private": {LINK_PROPERTY: link_key}},
+    }
+
+
+def google_instant(value: Any) -> datetime | None:
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value["dateTime"].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def provider_error(response: httpx.Response, attempt: int) -> ProviderError:
+    """Google's error body as a ProviderError (messages are Google's own words, never a token)."""
+    try:
+        body = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        body = {}
+    errors = body.get("errors") if isinstance(body, dict) else None
+    reason = errors[0].get("reason", "") if errors and isinstance(errors[0], dict) else ""
+    message = str(body.get("message") or response.reason_phrase) if isinstance(body, dict) else ""
+    status = response.status_code
+    if status == 429 or (status == 403 and reason in RATE_LIMIT_REASONS):
+        header = response.headers.get("Retry-After", "")
+        wait = float(header) if header.isdigit() else backoff_seconds(attempt)
+        # status 429 for both: the answer says the request was not carried out (ProviderError.not_carried_out).
+        return ProviderError(
+            f"Google Calendar asked to slow down ({reason or 429}).", retry_after=wait, status=429
+        )
+    if status == 401:
+        return ProviderError("Google refused the access token.", auth_expired=True, status=status)
+    if status in (404, 410) or reason in GONE_REASONS:
+        return ProviderError(f"Not found in Google Calendar ({reason or status}).", permanent=True,
+                             not_found=True, status=status)  # fmt: skip
+    if status == 412:
+        return ProviderError("The event changed in Google Calendar meanwhile (412).", status=status)
+    if status >= 500:
+        return ProviderError(f"Google Calendar failed ({status}).", status=status, unanswered=True)
+    if status == 403:
+        return ProviderError(
+            f"Google refused ShiftDesk access to this calendar: {message} ({reason or status}). Choose another "
+            "calendar or authorize with Google Account again.",
+            permanent=True, status=status,
+        )  # fmt: skip
+    return ProviderError(f"Google Calendar refused the request: {message} ({reason or status}).",
+                         permanent=True, status=status)  # fmt: skip
+
+
+class GoogleCalendarProvider(CalendarProvider):
+    def __init__(self, http: httpx.AsyncClient, access_token: str, *, owns_client: bool) -> None:
+        self.http = http
+        self.max_concurrency = settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX
+        self._headers = {"Authorization": f"Bearer {access_token}", "Content-Type": "application/json"}
+        self._owns_client = owns_client
+        self.pacer = Pacer()
+        self._calendars: list[RemoteCalendar] | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return "<GoogleCalendarProvider>"
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.http.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One Calendar API request with the step's retries through the engine's Pacer. A failure after any
+        unanswered try (timeout, dropped connection, 5xx) says so: it may have been carried out."""
+        unanswered = False
+        for attempt in range(1, _TRIES + 1):
+            if not await self.pacer.wait_for_mailbox():
+                raise ProviderError("Not sent: the step ran out of time before its lease could pass.",
+                                    sent=False, unanswered=unanswered)  # fmt: skip
+            try:
+                timeout = self.pacer.request_timeout(settings.HTTP_TIMEOUT_SECONDS)
+                response = await self.http.request(
+                    method, "/calendar/v3" + path, headers=self._headers, timeout=timeout, **kwargs
+                )
+            except httpx.TimeoutException:
+                error = ProviderError("Google Calendar did not answer in time.", unanswered=True)
+            except httpx.TransportError as exc:
+                log.info("Google Calendar connection failed: %s", type(exc).__name__)
+                error = ProviderError("Google Calendar could not be reached.", unanswered=True)
+            else:
+                if response.status_code < 400:
+                    return response
+                error = provider_error(response, attempt)
+            unanswered = unanswered or error.unanswered
+            error.unanswered = unanswered
+            verdict = self.pacer.after_failure(error, attempt, _TRIES)
+            if verdict is None:
+                raise error
+            await self.pacer.sleep(verdict)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _path(calendar_id: str, event_id: str = "") -> str:
+        path = f"/calendars/{quote(calendar_id, safe='')}/events"
+        return path + (f"/{quote(event_id, safe='')}" if event_id else "")
+
+    def _remote(self, data: dict[str, Any], calendar_id: str) -> RemoteEvent:
+        return RemoteEvent(remote_id(calendar_id, data["id"]), data.get("etag", ""), calendar_id,
+                           google_instant(data.get("start")), google_instant(data.get("end")))  # fmt: skip
+
+    async def create_event(
+        self, calendar_id: str, content: EventContent, *, link_key: str, transaction_id: str
+    ) -> RemoteEvent:
+        event_id = event_id_for(transaction_id)
+        body = {"id": event_id, **google_event(content, link_key)}
+        try:
+            response = await self._request("POST", self._path(calendar_id), content=json.dumps(body))
+        except ProviderError as error:
+            if error.status != 409:
+                raise
+            # 409 duplicate: this very create was carried out before (its answer was lost): adopt it, with
+            # the content brought up to date (it may have been an earlier try of other content).
+            return await self.update_event(remote_id(calendar_id, event_id), content, link_key=link_key)
+        return self._remote(response.json(), calendar_id)
+
+    async def update_event(self, event_id: str, content: EventContent, *, link_key: str) -> RemoteEvent:
+        calendar_id, gid = split_remote_id(event_id)
+        response = await self._request(
+            "PATCH", self._path(calendar_id, gid), content=json.dumps(google_event(content, link_key))
+        )
+        data = response.json()
+        if data.get("status") == "cancelled":
+            raise ProviderError("The event was deleted in Google Calendar.", permanent=True, not_found=True,
+                                status=410)  # fmt: skip
+        return self._remote(data, calendar_id)
+
+    async def delete_event(self, event_id: str) -> None:
+        calendar_id, gid = split_remote_id(event_id)
+        await self._request("DELETE", self._path(calendar_id, gid))
+
+    async def list_calendars(self) -> list[RemoteCalendar]:
+        if self._calendars is None:
+            calendars: list[RemoteCalendar] = []
+            params: dict[str, str] = {"maxResults": "250"}
+            for _ in range(40):
+                data = (await self._request("GET", "/users/me/calendarList", params=params)).json()
+                for item in data.get("items") or []:
+                    calendars.append(RemoteCalendar(
+                        str(item["id"]), str(item.get("summaryOverride") or item.get("summary") or item["id"]),
+                        bool(item.get("primary")), item.get("accessRole") in WRITE_ROLES,
+                    ))  # fmt: skip
+                if not data.get("nextPageToken"):
+                    break
+                params["pageToken"] = data["nextPageToken"]
+            self._calendars = calendars
+        return list(self._calendars)
+
+    async def _order(self, first: Sequence[str]) -> list[str]:
+        order = [c for c in first if c]
+        rest = [c.id for c in await self.list_calendars() if c.can_edit and c.id not in order]
+        return list(dict.fromkeys(order + rest))
+
+    async def find_by_link(self, link_key: str, *, calendar_ids: Sequence[str] = ()) -> RemoteEvent | None:
+        """events.list with `privateExtendedProperty=shiftdeskLink=<key>` in the given calendars, then every
+        other calendar the user can write to. Extra events with the same key (none should exist: ids are
+        chosen by us) are deleted, the first kept."""
+        order = [c for c in calendar_ids if c]
+        searched: set[str] = set()
+        listed = False
+        while True:
+            for calendar_id in order:
+                if calendar_id in searched:
+                    continue
+                searched.add(calendar_id)
+                try:
+                    response = await self._request("GET", self._path(calendar_id), params={
+                        "privateExtendedProperty": f"{LINK_PROPERTY}={link_key}", "maxResults": "10",
+                        "showDeleted": "false",
+                    })  # fmt: skip
+                except ProviderError as error:
+                    if error.not_found:
+                        continue
+                    raise
+                found = [e for e in response.json().get("items") or [] if e.get("status") != "cancelled"]
+                if found:
+                    for extra in found[1:]:
+                        try:
+                            await self.delete_event(remote_id(calendar_id, extra["id"]))
+                        except ProviderError as error:
+                            if not error.not_found:
+                                raise
+                    return self._remote(found[0], calendar_id)
+            if listed:
+                return None
+            listed = True
+            order = await self._order(())
+
+    async def exists(self, event_id: str, *, calendar_id: str = "") -> RemoteEvent | None:
+        """The event in the calendar we wrote it to, else (events.move keeps the id) in another calendar the
+        user can write to; None when it is deleted (404, 410, or status cancelled) everywhere."""
+        written_in, gid = split_remote_id(event_id)
+        for candidate in await self._order([calendar_id, written_in]):
+            try:
+                response = await self._request("GET", self._path(candidate, gid))
+            except ProviderError as error:
+                if error.not_found:
+                    continue
+                raise
+            data = response.json()
+            if data.get("status") != "cancelled":
+                return self._remote(data, candidate)
+        return None
+
+
+class GoogleBackend(ProviderBackend):
+    """How the engine reaches Google: the Google OAuth 2 switch, google-auth tokens, an async client."""
+
+    def disabled_reason(self) -> str:
+        from shiftdesk.google.models import GoogleOAuthSettings
+
+        if not GoogleOAuthSettings.load().is_active:
+            return "Calendar Sync with Google OAuth 2 is not enabled on this ShiftDesk system."
+        return ""
+
+    def credentials(self, connection: CalendarConnection, *, force_refresh: bool = False) -> str:
+        from shiftdesk.google.oauth import access_token
+
+        try:
+            return access_token(connection, force_refresh=force_refresh)
+        except IntegrationDisabled as error:
+            raise ProviderError(error.message) from None
+        except ReauthorizationRequired as error:
+            raise ProviderError(error.message, permanent=True, reauthorize=True) from None
+        except GoogleError as error:
+            raise ProviderError(error.message, permanent=error.permanent) from None
+
+    def open(
+        self, connection: CalendarConnection, credential: str, *, client: Any = None
+    ) -> CalendarProvider:
+        if client is None:
+            return GoogleCalendarProvider(async_google_client(), credential, owns_client=True)
+        return GoogleCalendarProvider(client, credential, owns_client=False)
+
+    def new_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX * 4)
+        return async_google_client(limits=limits)

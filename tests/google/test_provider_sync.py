@@ -1,0 +1,163 @@
+"""The Google calendar provider under the sync engine, against googleemulator over HTTPS: a shift assigned to a
+connected Google user reaches the calendar, an edit updates it, an unassignment deletes it, a lost answer on
+insert does not duplicate, quota errors are backed off, a revoked grant needs reauthorization."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+from shiftdesk.google.provider import LINK_PROPERTY, event_id_for
+from tests.google.conftest import CLIENT_ID
+
+CALENDAR = "bob@example.org"
+
+
+@pytest.fixture
+def world(connected_bob, alice, settings):
+    """Bob connected to his Google account, his primary calendar chosen, a schedule with Bob on its roster."""
+    from shiftdesk.calendarsync.actions import do_choose_calendars
+    from shiftdesk.scheduling.models import Position, Schedule
+
+    settings.SYNC_BACKOFF_BASE_SECONDS = 0  # back-off stays exponential and jittered; tests need not wait
+    do_choose_calendars(connected_bob, sync_calendar_id=CALENDAR, sync_calendar_name=CALENDAR,
+                        freebusy_calendar_id=CALENDAR, freebusy_calendar_name=CALENDAR)  # fmt: skip
+    schedule = Schedule.objects.create(name="Reference")
+    schedule.staff.add(connected_bob.user)
+    return {"bob": connected_bob.user, "admin": alice, "schedule": schedule,
+            "position": Position.objects.create(name="Reference Desk")}  # fmt: skip
+
+
+def make_shift(world, *, days: float = 2, location: str = "Main Library"):
+    from shiftdesk.scheduling.actions import do_create_shift
+
+    start = (timezone.now() + timedelta(days=days)).replace(second=0, microsecond=0)
+    return do_create_shift(world["schedule"], position=world["position"], location=location, start=start,
+                           end=start + timedelta(hours=4), staff_needed=5, note="Bring keys", by=world["admin"])  # fmt: skip
+
+
+def step(user) -> bool:
+    from shiftdesk.calendarsync.engine import sync_one_connection
+
+    return sync_one_connection(CalendarConnection.objects.get(user=user).id, worker_id="test-worker")
+
+
+def drain(user, max_steps: int = 20) -> None:
+    for _ in range(max_steps):
+        connection = CalendarConnection.objects.get(user=user)
+        CalendarConnection.objects.filter(pk=connection.pk).update(retry_after_until=None)
+        EventLink.objects.filter(connection=connection, dirty=True).update(next_attempt_at=None)
+        if not EventLink.objects.filter(connection=connection, dirty=True).exists():
+            return
+        step(user)
+    raise AssertionError("still dirty")
+
+
+def live_events(gemu, calendar: str = CALENDAR) -> list[dict]:
+    raw = gemu.gcontrol.get(f"/calendars/{calendar}").json()
+    events = raw["events"].values() if isinstance(raw["events"], dict) else raw["events"]
+    return [e for e in events if not e.get("_deleted") and e.get("status") != "cancelled"]
+
+
+def test_an_assigned_shift_reaches_the_calendar_an_edit_updates_it_an_unassignment_deletes_it(world, gemu):
+    from shiftdesk.scheduling.actions import do_assign_staff, do_unassign_staff, do_update_shift
+
+    bob = world["bob"]
+    shift = make_shift(world)
+    do_assign_staff(shift, bob, by=world["admin"], override_conflicts=True)
+    assert live_events(gemu) == []  # nothing in the request path
+    drain(bob)
+    [event] = live_events(gemu)
+    link = EventLink.objects.get()
+    assert re.fullmatch(r"[0-9a-v]{32}", event["id"])  # client-chosen, base32hex
+    assert link.remote_event_id == f"{CALENDAR}/{event['id']}"
+    assert event["extendedProperties"]["private"][LINK_PROPERTY] == link.link_key
+    assert event["summary"] == "Reference Desk - Reference" and event["location"] == "Main Library"
+    assert "Bring keys" in event["description"] and event.get("attendees") in (None, [])
+
+    do_update_shift(shift, position=shift.position, location="Annex", start=shift.start + timedelta(hours=1),
+                    end=shift.end + timedelta(hours=1), staff_needed=shift.staff_needed, note="New note",
+                    by=world["admin"])  # fmt: skip
+    drain(bob)
+    [after] = live_events(gemu)
+    assert after["id"] == event["id"] and after["location"] == "Annex" and "New note" in after["description"]
+    assert after["etag"] != event["etag"]
+
+    do_unassign_staff(shift, bob, by=world["admin"])
+    drain(bob)
+    assert live_events(gemu) == []
+
+
+def test_a_lost_answer_on_insert_does_not_duplicate(world, gemu):
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    bob = world["bob"]
+    gemu.gcontrol.put("/faults", json={"lost_response_rate": 1.0, "paths": ["/google/calendar/v3"],
+                                        "remaining": 1}).raise_for_status()  # fmt: skip
+    do_assign_staff(make_shift(world), bob, by=world["admin"], override_conflicts=True)
+    drain(bob)
+    assert gemu.gcontrol.get("/faults").json()["injected"]  # the insert's answer really was lost
+    [event] = live_events(gemu)
+    link = EventLink.objects.get()
+    assert link.remote_event_id == f"{CALENDAR}/{event['id']}" and not link.dirty
+
+
+def test_a_retried_insert_gets_409_and_adopts_the_event(world, gemu):
+    """Google's own 409 for an id that exists: the provider adopts it (no second event, content current)."""
+    import asyncio
+
+    from shiftdesk.calendarsync.providers import get_backend
+    from shiftdesk.calendarsync.providers.base import EventContent
+
+    connection = CalendarConnection.objects.get(user=world["bob"])
+    backend = get_backend("google")
+    content = EventContent("Desk", {"dateTime": "2030-01-07T09:00:00", "timeZone": "Europe/London"},
+                           {"dateTime": "2030-01-07T13:00:00", "timeZone": "Europe/London"}, "<p>x</p>", "Here", 15)  # fmt: skip
+
+    credential = backend.credentials(connection)
+
+    async def twice():
+        provider = backend.open(connection, credential)
+        try:
+            first = await provider.create_event(CALENDAR, content, link_key="k1", transaction_id="t1")
+            second = await provider.create_event(CALENDAR, content, link_key="k1", transaction_id="t1")
+            return first, second
+        finally:
+            await provider.aclose()
+
+    first, second = asyncio.run(twice())
+    assert first.id == second.id == f"{CALENDAR}/{event_id_for('t1')}"
+    assert len(live_events(gemu)) == 1
+
+
+def test_quota_errors_are_backed_off_and_then_written(world, gemu):
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    bob = world["bob"]
+    gemu.gcontrol.put("/faults", json={"error_rates": {"userRateLimitExceeded": 1.0}, "remaining": 2,
+                                        "paths": ["/google/calendar/v3"]}).raise_for_status()  # fmt: skip
+    do_assign_staff(make_shift(world), bob, by=world["admin"], override_conflicts=True)
+    drain(bob)
+    assert gemu.gcontrol.get("/faults").json()["injected"] == 2  # both tries refused, the third written
+    assert len(live_events(gemu)) == 1
+    assert CalendarConnection.objects.get(user=bob).status == CalendarConnection.Status.CONNECTED
+
+
+def test_a_revoked_grant_stops_the_connection_until_reauthorization(world, gemu):
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    bob = world["bob"]
+    CalendarConnection.objects.filter(user=bob).update(credentials='{"refresh_token": "x", "expires_at": 0}')
+    gemu.gcontrol.post(
+        "/revoke", json={"client_id": CLIENT_ID, "email": "bob@example.org"}
+    ).raise_for_status()
+    do_assign_staff(make_shift(world), bob, by=world["admin"], override_conflicts=True)
+    step(bob)
+    connection = CalendarConnection.objects.get(user=bob)
+    assert connection.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION
+    assert "7 days" in connection.last_error and "Testing" in connection.last_error
+    assert live_events(gemu) == []
