@@ -64,6 +64,15 @@ def setup(users: int, shifts: int) -> None:
         _Emulator(os.environ["MICROSOFT_CA_BUNDLE"], os.environ["MICROSOFT_GRAPH_URL"]), azure, admin
     )
     people = [world.add_user(i) for i in range(users)]
+    # Every mailbox gets a "Work" calendar; even-numbered users sync with it (a non-default calendar: the
+    # probe must look beyond /me/events), the others with the default one. The burst switches some of them.
+    for i, person in enumerate(people):
+        work = world.emulator.control.post(
+            f"/graph/mailboxes/{world.upns[person.pk]}/calendars", json={"name": "Work"}
+        )
+        work.raise_for_status()
+        if i % 2 == 0:
+            _choose(person, work.json())
     now = timezone.now()
     made = []
     for i in range(shifts):
@@ -72,6 +81,18 @@ def setup(users: int, shifts: int) -> None:
                                     end=start + timedelta(hours=4), staff_needed=users, note=f"Shift {i}", by=admin))  # fmt: skip
     do_bulk_assign_staff([(s, u) for s in made for u in people], by=admin, override_conflicts=True)
     print(json.dumps({str(u.pk): world.upns[u.pk] for u in people}))
+
+
+def _choose(user, calendar: dict) -> None:
+    from shiftdesk.calendarsync.actions import do_choose_calendars
+
+    connection = CalendarConnection.objects.get(user=user)
+    do_choose_calendars(connection, sync_calendar_id=calendar["id"], sync_calendar_name=calendar["name"],
+                        freebusy_calendar_id=calendar["id"], freebusy_calendar_name=calendar["name"])  # fmt: skip
+
+
+def _emulator() -> _Emulator:
+    return _Emulator(os.environ["MICROSOFT_CA_BUNDLE"], os.environ["MICROSOFT_GRAPH_URL"])
 
 
 def burst(seed: int) -> None:
@@ -95,6 +116,12 @@ def burst(seed: int) -> None:
         if Assignment.objects.filter(pk=a.pk).exists():
             do_unassign_staff(a.shift, a.user, by=admin)
     do_delete_shift(shifts[-1], by=admin)
+    # Six users switch calendars mid-run (Work <-> default): their events move while creates may be unanswered.
+    emulator = _emulator()
+    for conn in rng.sample(list(CalendarConnection.objects.select_related("user").order_by("id")), 6):
+        calendars = emulator.control.get(f"/graph/mailboxes/{conn.account_email}").json()["calendars"]
+        other = next(c for c in calendars if c["id"] != conn.sync_calendar_id)
+        _choose(conn.user, other)
     # Unassigned and assigned again: the event must exist once.
     for a in rng.sample(assignments, 20):
         if a.shift_id != shifts[-1].pk and not Assignment.objects.filter(shift=a.shift, user=a.user).exists():
@@ -104,10 +131,13 @@ def burst(seed: int) -> None:
 
 
 def desired() -> None:
-    """{upn: {link_key: {subject, location, start, hash}}} and how many links are still dirty."""
+    """{upn: {link_key: {subject, location, start, hash}}}, each connection's chosen calendar, where its links
+    record their events, and how many links are still dirty."""
     site = Site.load()
     now = timezone.now()
     out: dict = {}
+    calendars: dict = {}
+    recorded: dict = {}
     for conn in CalendarConnection.objects.select_related("user"):
         want = {}
         for a in Assignment.objects.filter(
@@ -121,9 +151,17 @@ def desired() -> None:
                 "hash": content_hash(content),
             }  # fmt: skip
         out[conn.account_email] = want
+        calendars[conn.account_email] = conn.sync_calendar_id
+        recorded[conn.account_email] = {
+            link.link_key: [link.remote_event_id, link.remote_calendar_id]
+            for link in EventLink.objects.filter(connection=conn, link_key__in=list(want))
+        }
     status = dict(CalendarConnection.objects.values_list("account_email", "status"))
+    dirty = EventLink.objects.filter(dirty=True).count()
     print(
-        json.dumps({"desired": out, "dirty": EventLink.objects.filter(dirty=True).count(), "status": status})
+        json.dumps(
+            {"desired": out, "calendars": calendars, "recorded": recorded, "dirty": dirty, "status": status}
+        )
     )
 
 

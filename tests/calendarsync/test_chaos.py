@@ -1,7 +1,11 @@
-"""Chaos: 50 users x 20 shifts, a burst of edits and unassignments, while the emulator injects 5% 429, 3% 503,
-1% dropped connections and 1% lost responses (carried out, never answered), one user's access token expires
-mid-run, and a worker process is SIGKILLed twice.
-When the queue drains, every mailbox holds exactly the desired events, counted from the emulator's raw state.
+"""Chaos: 50 users x 20 shifts (half of them syncing with a non-default "Work" calendar), a burst of edits,
+unassignments and calendar switches, while the emulator injects 2% 429 and 1% 503 with a Retry-After above the
+engine's inline maximum (so steps stop early and store it), 1% dropped connections and 1% lost responses
+(carried out, never answered); one user's access token expires mid-run; a worker process is SIGKILLed twice,
+each time at a moment it is known to be mid-pass: frozen (SIGSTOP) while one of its creates has landed in
+Outlook and is not yet recorded (the database and the emulator's raw state say so), never after a sleep.
+When the queue drains, every mailbox holds exactly the desired events, once, in the chosen calendar, with
+current content, and every link records the event and calendar it really has — counted from the raw state.
 
 Runs on a database of its own (an SQLite file, or a fresh PostgreSQL database when the session uses
 PostgreSQL) so real worker processes share it with the scenario steps.
@@ -27,6 +31,11 @@ from tests.calendarsync.conftest import link_key_of, world_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS, SHIFTS = 50, 20
+# Seconds of Retry-After a step waits out itself (SYNC_INLINE_RETRY_AFTER_MAX_SECONDS, 5 in production, lowered
+# here so the run stays short); every injected 429/503 says RETRY_AFTER, above it: the step stops early and
+# stores it on the connection, and no worker sends to that mailbox before then.
+INLINE_MAX = 1
+RETRY_AFTER = INLINE_MAX + 1
 
 
 @pytest.fixture
@@ -64,6 +73,7 @@ def _env(emulator, database_url: str, tmp_path: Path, client_id: str) -> dict:
         SHIFTDESK_SYNC_POLL_SECONDS="0.2",
         SHIFTDESK_SYNC_SWEEP_SECONDS="2",
         SHIFTDESK_SYNC_STEP_MAX_LINKS="25",  # small steps: kills land mid-pass
+        SHIFTDESK_SYNC_INLINE_RETRY_AFTER_MAX_SECONDS=str(INLINE_MAX),
         CHAOS_CLIENT_ID=client_id,
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
@@ -85,6 +95,53 @@ def _worker(env, tmp_path: Path, name: str) -> subprocess.Popen:
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 
+def _unrecorded_creates(database_url: str) -> list[tuple[str, str, str]]:
+    """(link key, account, lease owner) of links whose create was attempted and is not recorded, read straight
+    from the chaos database (no Django here: the test process's own database is another one)."""
+    sql = (
+        "SELECT l.link_key, c.account_email, c.lease_owner FROM calendarsync_eventlink l "
+        "JOIN calendarsync_calendarconnection c ON c.id = l.connection_id "
+        "WHERE l.create_attempted AND l.remote_event_id = '' AND l.dirty"
+    )
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=30) as db:
+            return db.execute(sql).fetchall()
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as db:
+        return db.execute(sql).fetchall()
+
+
+def _kill_mid_pass(emulator, database_url: str, workers: dict, name: str, timeout: float = 120) -> str:
+    """SIGKILL workers[name] at a known moment: all workers are frozen (SIGSTOP), and only if a create that
+    this worker's step sent has landed in Outlook (its event is in the raw mailbox) while its link is not
+    recorded (and the connection is still leased to this worker) does the kill land; else they go on and we
+    look again. Returns the link key of the create the killed worker left unrecorded."""
+    victim = workers[name]
+    mark = f":{victim.pid}:"  # worker ids are host:pid:random (worker.new_worker_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in workers.values():
+            proc.send_signal(signal.SIGSTOP)
+        try:
+            for key, upn, owner in _unrecorded_creates(database_url):
+                if mark not in owner:
+                    continue
+                events = emulator.control.get(f"/graph/mailboxes/{upn}").json()["events"]
+                if any(link_key_of(e) == key for e in events):
+                    victim.send_signal(signal.SIGKILL)
+                    victim.wait()
+                    return key
+        finally:
+            for proc in workers.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGCONT)
+        time.sleep(0.02)  # only the polling interval: the state observed above decides the kill
+    raise AssertionError(f"worker {name} never had a create that landed and was not recorded")
+
+
 def _instant(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
@@ -97,24 +154,25 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
     env = _env(emulator, chaos_db, tmp_path, seeded["apps"][0]["client_id"])
     _run(env, "manage.py", "migrate", "--verbosity", "0")
     _run(env, "-m", "tests.calendarsync.chaos_scenario", "setup", str(USERS), str(SHIFTS))
-    emulator.control.put("/faults", json={"status_rates": {"429": 0.05, "503": 0.03}, "drop_rate": 0.01,
+    # Every 429/503 carries a Retry-After above the inline maximum: the step stops and the connection waits it
+    # out. 2% + 1% of requests (each $batch item drawn on its own): a step of 20 links with probes sends
+    # 20-60 requests, so most steps of a busy connection stop early once (5%/3% made the drain take minutes).
+    emulator.control.put("/faults", json={"status_rates": {"429": 0.02, "503": 0.01}, "drop_rate": 0.01,
                                           "lost_response_rate": 0.01,
-                                          "retry_after": 1, "seed": 7}).raise_for_status()  # fmt: skip
+                                          "retry_after": RETRY_AFTER, "seed": 7}).raise_for_status()  # fmt: skip
     workers = {"a": _worker(env, tmp_path, "a1"), "b": _worker(env, tmp_path, "b1")}
+    killed = []
     try:
-        time.sleep(3)
-        workers["a"].send_signal(signal.SIGKILL)  # mid-pass: leases and unrecorded creates left behind
-        workers["a"].wait()
+        # Mid-pass: a lease, a landed-but-unrecorded create and the rest of the pass left behind.
+        killed.append(_kill_mid_pass(emulator, chaos_db, workers, "a"))
         workers["a"] = _worker(env, tmp_path, "a2")
         _run(env, "-m", "tests.calendarsync.chaos_scenario", "burst", "11")
         emulator.control.post(
             "/tokens/expire", json={"user": "staff7@contoso.onmicrosoft.com"}
         ).raise_for_status()
-        time.sleep(2)
-        workers["b"].send_signal(signal.SIGKILL)
-        workers["b"].wait()
+        killed.append(_kill_mid_pass(emulator, chaos_db, workers, "b"))
         workers["b"] = _worker(env, tmp_path, "b2")
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 200
         state = _run(env, "-m", "tests.calendarsync.chaos_scenario", "desired")
         while state["dirty"] and time.monotonic() < deadline:
             time.sleep(2)
@@ -123,6 +181,8 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
         injected = emulator.control.get("/faults").json()["injected"]
     finally:
         for proc in workers.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)  # never leave one frozen
             proc.send_signal(signal.SIGTERM)
         for proc in workers.values():
             try:
@@ -132,15 +192,20 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
         emulator.control.delete("/faults")
     assert set(state["status"].values()) == {"connected"}, state["status"]
 
-    duplicates = missing = stale = orphans = total = 0
+    duplicates = missing = stale = orphans = misplaced = unrecorded = total = 0
     for upn, want in state["desired"].items():
         events = emulator.control.get(f"/graph/mailboxes/{upn}").json()["events"]
+        chosen, recorded = state["calendars"][upn], state["recorded"][upn]
         keys = Counter(link_key_of(e) for e in events)
         duplicates += sum(n - 1 for n in keys.values() if n > 1)
         orphans += sum(1 for k in keys if k not in want)
         missing += sum(1 for k in want if k not in keys)
         for event in events:
             expected = want.get(link_key_of(event))
+            if expected and event["calendarId"] != chosen:
+                misplaced += 1
+            if expected and recorded.get(link_key_of(event)) != [event["id"], event["calendarId"]]:
+                unrecorded += 1
             if expected and (
                 event["subject"] != expected["subject"]
                 or event["location"] != expected["location"]
@@ -148,6 +213,6 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
             ):
                 stale += 1
         total += len(events)
-    assert (duplicates, missing, stale, orphans) == (0, 0, 0, 0)
+    assert (duplicates, missing, stale, orphans, misplaced, unrecorded) == (0, 0, 0, 0, 0, 0), killed
     assert total > USERS * SHIFTS * 0.7
     assert injected > 20  # the faults really happened
