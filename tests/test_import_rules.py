@@ -13,11 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = [
     ("m365emulator", ("django", "shiftdesk")),
     ("googleemulator", ("django", "shiftdesk")),
-    ("shiftdesk/scheduling", ("shiftdesk.calendarsync", "shiftdesk.microsoft", "shiftdesk.exchange")),
-    ("shiftdesk/calendarsync", ("shiftdesk.microsoft", "shiftdesk.exchange")),
+    (
+        "shiftdesk/scheduling",
+        ("shiftdesk.calendarsync", "shiftdesk.microsoft", "shiftdesk.exchange", "shiftdesk.google"),
+    ),
+    ("shiftdesk/calendarsync", ("shiftdesk.microsoft", "shiftdesk.exchange", "shiftdesk.google")),
+    ("shiftdesk/google", ("shiftdesk.microsoft", "shiftdesk.exchange")),
     (
         "shiftdesk/lib",
-        ("shiftdesk.accounts", "shiftdesk.scheduling", "shiftdesk.calendarsync", "shiftdesk.microsoft"),
+        (
+            "shiftdesk.accounts",
+            "shiftdesk.scheduling",
+            "shiftdesk.calendarsync",
+            "shiftdesk.microsoft",
+            "shiftdesk.google",
+        ),
     ),
     ("shiftdesk", ("m365emulator", "googleemulator")),
 ]
