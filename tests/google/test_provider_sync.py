@@ -161,3 +161,54 @@ def test_a_revoked_grant_stops_the_connection_until_reauthorization(world, gemu)
     assert connection.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION
     assert "7 days" in connection.last_error and "Testing" in connection.last_error
     assert live_events(gemu) == []
+
+
+def verify_now(user) -> None:
+    CalendarConnection.objects.filter(user=user).update(last_verified_at=timezone.now() - timedelta(hours=7))
+    assert step(user) is True
+
+
+def test_an_event_deleted_or_moved_in_google_is_noticed_and_not_written_again(world, gemu):
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    bob = world["bob"]
+    shifts = [make_shift(world, days=2 + d) for d in range(2)]
+    for shift in shifts:
+        do_assign_staff(shift, bob, by=world["admin"], override_conflicts=True)
+    drain(bob)
+    first, second = (EventLink.objects.get(shift=s) for s in shifts)
+    gemu.gcontrol.delete(
+        f"/calendars/{CALENDAR}/events/{first.remote_event_id.split('/')[-1]}"
+    ).raise_for_status()
+    gemu.gcontrol.post(f"/calendars/{CALENDAR}/events/{second.remote_event_id.split('/')[-1]}/move",
+                       json={"destination": "rota@group.calendar.google.com"}).raise_for_status()  # fmt: skip
+    verify_now(bob)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.deleted_in_outlook and not first.dirty
+    assert second.moved_in_outlook and second.remote_calendar_id == "rota@group.calendar.google.com"
+    drain(bob)
+    assert live_events(gemu) == []  # neither written back into the sync calendar: never fights the user
+    assert len(live_events(gemu, "rota@group.calendar.google.com")) == 1
+
+
+def test_switching_to_another_google_account_moves_the_upcoming_shifts(world, gemu, bob_client):
+    from shiftdesk.calendarsync.actions import do_choose_calendars
+    from shiftdesk.scheduling.actions import do_assign_staff
+    from tests.google.conftest import CAROL_G, authorize
+
+    bob = world["bob"]
+    do_assign_staff(make_shift(world), bob, by=world["admin"], override_conflicts=True)
+    drain(bob)
+    assert len(live_events(gemu)) == 1
+    authorize(bob_client, gemu, *CAROL_G)  # Bob authorizes with another Google account
+    connection = CalendarConnection.objects.get(user=bob)
+    assert connection.account_email == "carol@gmail.com"
+    do_choose_calendars(connection, sync_calendar_id="carol@gmail.com", sync_calendar_name="carol@gmail.com",
+                        freebusy_calendar_id="carol@gmail.com", freebusy_calendar_name="carol@gmail.com")  # fmt: skip
+    drain(bob)
+    step(bob)  # the old account's deletes run first in the new connection's steps (retiring)
+    drain(bob)
+    assert live_events(gemu) == []  # gone from bob@example.org's calendar
+    [moved] = live_events(gemu, "carol@gmail.com")
+    assert moved["extendedProperties"]["private"][LINK_PROPERTY] == EventLink.objects.get().link_key
