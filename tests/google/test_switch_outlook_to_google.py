@@ -62,7 +62,8 @@ def test_switching_from_outlook_to_google_moves_the_upcoming_shifts(both, bob_cl
     assert google.provider == "google"
     do_choose_calendars(google, sync_calendar_id=CALENDAR, sync_calendar_name=CALENDAR,
                         freebusy_calendar_id=CALENDAR, freebusy_calendar_name=CALENDAR)  # fmt: skip
-    drain(bob)  # the first step runs the deletes owed to the Outlook connection, the next ones write to Google
+    # The first step runs the deletes owed to the Outlook connection, the next ones write to Google.
+    drain(bob)
     assert outlook_events(both) == []  # deleted from Outlook by the retiring step
     [event] = live_events(both)
     assert EventLink.objects.get().remote_event_id == f"{CALENDAR}/{event['id']}"
