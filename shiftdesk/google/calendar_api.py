@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
@@ -81,3 +82,42 @@ def list_calendars(access_token: str) -> list[GoogleCalendar]:
         raise GoogleUnavailable() from None
     calendars.sort(key=lambda c: not c.is_default)
     return calendars
+
+
+@dataclass(frozen=True)
+class BusyInterval:
+    start: datetime
+    end: datetime
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def busy_times(access_token: str, calendar_id: str, start: datetime, end: datetime) -> list[BusyInterval]:
+    """freebusy.query for one calendar over [start, end) (aware datetimes): Google's merged busy intervals
+    (transparent and cancelled events are free). A calendar Google reports under `errors` (deleted, unshared:
+    reason notFound) raises GoogleError(code=the reason)."""
+    body = {
+        "timeMin": start.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "timeMax": end.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "items": [{"id": calendar_id}],
+    }
+    try:
+        with google_client(headers={"Authorization": f"Bearer {access_token}"}) as http:
+            response = http.post(CALENDAR_PATH + "/freeBusy", json=body)
+    except httpx.HTTPError as exc:
+        log.warning("Google Calendar API unreachable: %s", type(exc).__name__)
+        raise GoogleUnavailable() from None
+    if response.status_code != 200:
+        raise error_of(response)
+    entry = (response.json().get("calendars") or {}).get(calendar_id) or {}
+    errors = entry.get("errors") or []
+    if errors:
+        reason = str(errors[0].get("reason", "")) if isinstance(errors[0], dict) else ""
+        raise GoogleError(
+            "Google cannot read the free/busy status of this calendar (it was deleted or is no longer shared). "
+            "Choose another Calendar to Check Free/Busy Status.",
+            code=reason,
+        )
+    return [BusyInterval(_instant(b["start"]), _instant(b["end"])) for b in entry.get("busy") or []]

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from google.oauth2 import id_token as google_id_token
 from google.oauth2.credentials import Credentials
-from google_auth_oauthlib.flow import Flow
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from google_auth_oauthlib.flow import Flow  # type: ignore[import-untyped]
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
 
 from shiftdesk.calendarsync import actions as sync_actions
 from shiftdesk.calendarsync.models import CalendarConnection
