@@ -16,11 +16,14 @@ from shiftdesk.calendarsync.providers.base import Fate, Operation
 _TXN_NAMESPACE = uuid.UUID("6f1d3c2e-5b0a-4c53-9a3e-2f1e6c7d8b90")
 
 
-def transaction_id_for(link: EventLink, generation: int | None = None) -> str:
-    """Graph's transactionId: the same for every retry of one create, new after the event was forgotten."""
-    return str(
-        uuid.uuid5(_TXN_NAMESPACE, f"{link.link_key}:{link.generation if generation is None else generation}")
-    )
+def transaction_id_for(link: EventLink, calendar_id: str, generation: int | None = None) -> str:
+    """Graph's transactionId: the same for every retry of one create, new after the event was forgotten, and
+    different per target calendar. Graph answers a repeated transactionId with the event it created first,
+    wherever that is (the emulator does too): with the calendar in the seed, a create in "Work" can never be
+    answered with an event of an earlier connection left in "Calendar" (which the link would then record as
+    being in Work), while a retry into the same calendar still finds its own event."""
+    gen = link.generation if generation is None else generation
+    return str(uuid.uuid5(_TXN_NAMESPACE, f"{link.link_key}:{gen}:{calendar_id}"))
 
 
 @dataclass
@@ -89,7 +92,7 @@ def _create_op(
         link_key=link.link_key,
         calendar_id=calendar_id,
         content=desired.content,
-        transaction_id=transaction_id_for(link, generation),
+        transaction_id=transaction_id_for(link, calendar_id, generation),
     )
 
 

@@ -281,3 +281,29 @@ def test_a_move_whose_create_went_unanswered_is_probed_not_orphaned(sync, settin
     do_unassign_staff(shift, bob, by=sync.admin)
     sync.drain(bob)
     assert sync.events(bob) == []
+
+
+def test_a_create_is_never_answered_with_an_event_left_in_another_calendar(sync):
+    """Remove Authorization keeping the events, authorize again with "Work" chosen, assign the shift again: the
+    create must not be answered with the old event (same link key and generation) still in "Calendar", which
+    the link would then record as being in Work. Graph answers a repeated transactionId with the first event."""
+    from shiftdesk.calendarsync.actions import do_disconnect_calendar
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.drain(bob)
+    [old] = sync.events(bob)
+    do_disconnect_calendar(sync.connection(bob))  # the events stay
+    sync.connect(bob)
+    work = add_calendar(sync, bob, "Work")
+    choose(sync, bob, work)
+    do_unassign_staff(shift, bob, by=sync.admin)
+    sync.assign(shift, bob)
+    sync.drain(bob)
+    link = EventLink.objects.get()
+    where = {e["id"]: e["calendarId"] for e in sync.events(bob)}
+    assert where[link.remote_event_id] == link.remote_calendar_id == work["id"]
+    assert where[old["id"]] == sync.default_calendar(bob)["id"]  # left behind, as the user chose
