@@ -22,6 +22,7 @@ from exchangelib.errors import ErrorItemNotFound
 from exchangelib.folders import Calendar, FolderCollection
 
 from shiftdesk.calendarsync.models import CalendarConnection
+from shiftdesk.calendarsync.pacing import Pacer
 from shiftdesk.calendarsync.providers.base import (
     CalendarProvider,
     EventContent,
@@ -92,11 +93,20 @@ class EwsCalendarProvider(CalendarProvider):
         self.server = server
         self.account = account_for(server, password)
         self.max_concurrency = 4
+        # The step's lease budget (calendarsync.pacing.Pacer, armed by the engine): no call leaves after half
+        # the lease, so a late step cannot write over the worker that took the connection over.
+        self.pacer = Pacer()
 
     def __repr__(self) -> str:  # never the password
         return f"<EwsCalendarProvider {self.server.endpoint}>"
 
     async def _call(self, func: Callable[[], T]) -> T:
+        if not self.pacer.may_send():
+            raise ProviderError(
+                "Not sent: the step ran out of time before its lease could pass to another worker.",
+                sent=False,
+            )
+
         def guarded() -> T:
             try:
                 return func()
