@@ -153,7 +153,13 @@ def desired() -> None:
         out[conn.account_email] = want
         calendars[conn.account_email] = conn.sync_calendar_id
         recorded[conn.account_email] = {
-            link.link_key: [link.remote_event_id, link.remote_calendar_id]
+            link.link_key: [
+                link.remote_event_id,
+                link.remote_calendar_id,
+                link.moved_in_outlook_reason or "",
+                link.deleted_in_outlook,
+                link.dirty,
+            ]
             for link in EventLink.objects.filter(connection=conn, link_key__in=list(want))
         }
     status = dict(CalendarConnection.objects.values_list("account_email", "status"))

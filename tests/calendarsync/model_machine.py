@@ -722,6 +722,8 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
                     f"model: left={sorted(model.left_ids)} dormant={model.dormant} doomed={sorted(model.doomed)} "
                     f"events={[(e['id'], names.get(e['calendarId']), link_key_of(e)) for e in events]}"
                 )
+            if problems:
+                problems.insert(0, f"example {Counter.examples}:")
             assert not problems, "\n".join(problems + ["steps:"] + self.log + ["engine:", self._state()])
 
         def teardown(self) -> None:

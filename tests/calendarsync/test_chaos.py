@@ -193,6 +193,7 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
     assert set(state["status"].values()) == {"connected"}, state["status"]
 
     duplicates = missing = stale = orphans = misplaced = unrecorded = total = 0
+    details: list = []
     for upn, want in state["desired"].items():
         events = emulator.control.get(f"/graph/mailboxes/{upn}").json()["events"]
         chosen, recorded = state["calendars"][upn], state["recorded"][upn]
@@ -204,8 +205,10 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
             expected = want.get(link_key_of(event))
             if expected and event["calendarId"] != chosen:
                 misplaced += 1
-            if expected and recorded.get(link_key_of(event)) != [event["id"], event["calendarId"]]:
+                details.append(("misplaced", upn, link_key_of(event), recorded.get(link_key_of(event))))
+            if expected and recorded.get(link_key_of(event), [])[:2] != [event["id"], event["calendarId"]]:
                 unrecorded += 1
+                details.append(("unrecorded", upn, link_key_of(event), recorded.get(link_key_of(event))))
             if expected and (
                 event["subject"] != expected["subject"]
                 or event["location"] != expected["location"]
@@ -213,6 +216,9 @@ def test_chaos_leaves_exactly_the_desired_events(emulator, chaos_db, tmp_path):
             ):
                 stale += 1
         total += len(events)
-    assert (duplicates, missing, stale, orphans, misplaced, unrecorded) == (0, 0, 0, 0, 0, 0), killed
+    assert (duplicates, missing, stale, orphans, misplaced, unrecorded) == (0, 0, 0, 0, 0, 0), (
+        killed,
+        details[:8],
+    )
     assert total > USERS * SHIFTS * 0.7
     assert injected > 20  # the faults really happened
