@@ -212,3 +212,43 @@ def test_switching_to_another_google_account_moves_the_upcoming_shifts(world, ge
     assert live_events(gemu) == []  # gone from bob@example.org's calendar
     [moved] = live_events(gemu, "carol@gmail.com")
     assert moved["extendedProperties"]["private"][LINK_PROPERTY] == EventLink.objects.get().link_key
+
+
+def test_change_tracking_uses_sync_tokens_and_restarts_when_google_expires_them(world, gemu):
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    bob = world["bob"]
+    shifts = [make_shift(world, days=2 + d) for d in range(3)]
+    for shift in shifts:
+        do_assign_staff(shift, bob, by=world["admin"], override_conflicts=True)
+    drain(bob)
+    verify_now(bob)  # a first round: lists the window, keeps Google's nextSyncToken
+    token = CalendarConnection.objects.get(user=bob).delta_state.get("link")
+    assert token  # Google's nextSyncToken
+    links = [EventLink.objects.get(shift=s) for s in shifts]
+    before = len(gemu.gcontrol.get("/requests", params={"limit": 100000}).json()["value"])
+
+    gemu.gcontrol.delete(
+        f"/calendars/{CALENDAR}/events/{links[0].remote_event_id.split('/')[-1]}"
+    ).raise_for_status()
+    verify_now(bob)  # an incremental round with the token sees the deletion
+    this_round = gemu.gcontrol.get("/requests", params={"limit": 100000}).json()["value"][before:]
+    # One incremental list, then lookups of the removed event only (not of every upcoming event).
+    assert this_round[0]["method"] == "GET" and this_round[0]["path"].endswith(
+        f"/calendars/{CALENDAR}/events"
+    )
+    event_gets = {r["path"].rsplit("/", 1)[-1] for r in this_round if "/events/" in r["path"]}
+    assert event_gets == {links[0].remote_event_id.split("/")[-1]}
+    links[0].refresh_from_db()
+    assert links[0].deleted_in_outlook
+
+    gemu.gcontrol.post(f"/calendars/{CALENDAR}/expire-sync-tokens").raise_for_status()
+    gemu.gcontrol.delete(
+        f"/calendars/{CALENDAR}/events/{links[1].remote_event_id.split('/')[-1]}"
+    ).raise_for_status()
+    verify_now(bob)  # 410 fullSyncRequired: the round is started again, and still notices the deletion
+    links[1].refresh_from_db()
+    assert links[1].deleted_in_outlook
+    assert CalendarConnection.objects.get(user=bob).delta_state.get("link") not in ("", None, token)
+    links[2].refresh_from_db()
+    assert not links[2].deleted_in_outlook and not links[2].moved_in_outlook
