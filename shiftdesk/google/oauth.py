@@ -19,7 +19,9 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import requests
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from google.oauth2 import id_token as google_id_token
 from google.oauth2.credentials import Credentials
@@ -384,7 +386,25 @@ def _store_tokens(connection: CalendarConnection, serialized: str) -> None:
 
 
 def _mark_reauthorization(connection: CalendarConnection, reason: str) -> None:
+    """Mark the connection, email the user once (as for Outlook), and raise ReauthorizationRequired."""
     sync_actions.do_mark_needs_reauthorization(connection, reason)
+    first = CalendarConnection.objects.filter(pk=connection.pk, reauth_email_sent_at__isnull=True).update(
+        reauth_email_sent_at=timezone.now()
+    )
+    if first:
+        user = connection.user
+        link = settings.PUBLIC_BASE_URL + reverse("calendar_sync")
+        transaction.on_commit(
+            lambda: send_mail(
+                "ShiftDesk: please reauthorize your Google Calendar sync",
+                f"Hello {user.get_short_name()},\n\nShiftDesk can no longer sync your shifts to your Google "
+                f"calendar. {reason}\n\nOpen {link} and press Authorize with Google Account.\n\n"
+                "Shifts already in your calendar stay there.\n",
+                None,
+                [user.email],
+                fail_silently=True,
+            )
+        )
     raise ReauthorizationRequired(reason)
 
 

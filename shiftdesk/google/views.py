@@ -142,7 +142,7 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
         return redirect("calendar_sync")
     form = RemoveAuthorizationForm(request.POST)
     delete_future = form.is_valid() and form.cleaned_data["delete_future_events"]
-    credentials_before = connection  # read the tokens before the row goes
+    tokens_holder = connection  # its in-memory copy keeps the (decrypted) tokens after the row is gone
     sync_actions.do_disconnect_calendar(connection, delete_future_events=delete_future)
     if delete_future:
         messages.success(
@@ -151,7 +151,7 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
             "shifts will no longer be synced to it.",
         )
         return redirect("calendar_sync")
-    revoked = oauth.revoke_connection(credentials_before)
+    revoked = oauth.revoke_connection(tokens_holder)
     messages.success(
         request,
         "Authorization removed"

@@ -237,3 +237,20 @@ def test_switching_from_another_connection_replaces_it(bob_client, bob, gemu, go
     authorize(bob_client, gemu, *BOB_G)
     (connection,) = CalendarConnection.objects.filter(user=bob)
     assert connection.provider == "google" and connection.account_email == "bob@example.org"
+
+
+def test_a_dead_grant_emails_the_user_once(
+    connected_bob, gemu, mailoutbox, django_capture_on_commit_callbacks
+):
+    gemu.gcontrol.post(
+        "/revoke", json={"client_id": CLIENT_ID, "email": "bob@example.org"}
+    ).raise_for_status()
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            try:
+                oauth.access_token(CalendarConnection.objects.get(pk=connected_bob.pk), force_refresh=True)
+            except ReauthorizationRequired:
+                pass
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["bob@example.org"] and "Authorize with Google Account" in mailoutbox[0].body
+    assert oauth._tokens(connected_bob)["refresh_token"] not in mailoutbox[0].body
