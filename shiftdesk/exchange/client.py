@@ -36,7 +36,7 @@ from exchangelib.folders import DEEP, SingleFolderQuerySet
 from exchangelib.protocol import BaseProtocol
 from exchangelib.transport import get_auth_method_from_response
 
-from shiftdesk.exchange.network import NotAllowedByName, PinnedAddressAdapter, current_policy
+from shiftdesk.exchange.network import NotAllowedByName, PinnedAddressAdapter, use_current_policy
 
 log = logging.getLogger(__name__)
 EWS_PATH = "/EWS/Exchange.asmx"
@@ -117,7 +117,7 @@ def service_endpoint(server: str) -> str:
 
 def refuse_unlisted_server(endpoint: str) -> None:
     """The allow-list by name, before anything leaves ShiftDesk. Saying so is safe: no lookup was made."""
-    policy = current_policy()
+    policy = use_current_policy()  # read now; the connections of this check use it (network.py)
     host = urlsplit(endpoint).hostname or ""
     if not policy.name_allowed(host):
         named = ", ".join(policy.names)
@@ -144,8 +144,10 @@ class ServerSettings:
 
 
 def account_for(server: ServerSettings, password: str) -> Account:
-    """An exchangelib Account. With auth_type and version known no probe request is made."""
+    """An exchangelib Account. With auth_type and version known no probe request is made. The allow-list is
+    read here, in the caller's thread, for the connections the account makes (network.py)."""
     install_adapter()
+    use_current_policy()
     version = None
     if server.version:
         major, minor, build, revision = (int(x) for x in server.version.split("."))
@@ -166,6 +168,7 @@ def preflight(endpoint: str) -> str:
     Every way of not finding an EWS gives the one UNREACHABLE answer (see above); only a 403, which Exchange
     answers when EWS is turned off, is said in its own words."""
     install_adapter()
+    use_current_policy()
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
     session.mount("https://", PinnedAddressAdapter())

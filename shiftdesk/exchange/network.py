@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import requests
@@ -115,15 +116,29 @@ class Policy:
 
 
 def current_policy() -> Policy:
-    """The allow-list in force: the environment's entries and the admin's.
-
-    Read afresh for every connection: the adapter runs inside exchangelib, sometimes in a worker thread, so the
-    admin's entries are read with a plain query (no get_or_create: no write, no lock in a worker thread)."""
+    """The allow-list in force: the environment's entries and the admin's (a plain read: no get_or_create)."""
     from shiftdesk.exchange.models import ExchangeSettings
 
     entries = parse_entries(list(settings.EXCHANGE_ALLOWED_HOSTS))
     stored = ExchangeSettings.objects.filter(pk=1).values_list("allowed_hosts", flat=True).first()
     return Policy.from_entries(entries + parse_entries(stored or ""))
+
+
+# The adapter runs inside exchangelib, for the sync engine in asyncio.to_thread's worker threads, where a
+# database read would open a connection per thread. So every entry point (Save's check, account_for) reads the
+# policy in its own thread and puts it here; to_thread copies the context into the worker thread with it.
+# Without one set (nothing should), the adapter reads the database itself.
+_policy_in_use: ContextVar[Policy | None] = ContextVar("exchange_policy_in_use", default=None)
+
+
+def use_current_policy() -> Policy:
+    policy = current_policy()
+    _policy_in_use.set(policy)
+    return policy
+
+
+def policy_in_use() -> Policy:
+    return _policy_in_use.get() or current_policy()
 
 
 def checked_address(host: str, port: int, policy: Policy) -> str:
@@ -173,7 +188,7 @@ class PinnedAddressAdapter(requests.adapters.HTTPAdapter):
             raise AddressRefused("https only")
         host = host_params["host"]
         port = host_params["port"] or 443
-        address = checked_address(host, port, current_policy())
+        address = checked_address(host, port, policy_in_use())
         host_params["host"] = address
         if not _is_ip(host):
             # Connect to the address, but speak TLS to (and verify the certificate of) the name.

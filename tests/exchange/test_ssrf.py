@@ -309,3 +309,23 @@ def test_a_saved_connection_is_checked_again_on_every_use(bob_client, bob, emula
         mailbox_calendars(connection)
     assert refused.value.kind == "unreachable"
     assert len(ews_requests(emulator)) == before
+
+
+def test_exchangelib_worker_threads_use_the_policy_read_by_their_caller(db, settings):
+    """The sync engine runs exchangelib in asyncio.to_thread's threads; they get the allow-list read by the
+    caller (copied with the context), rather than each opening a database connection to read it."""
+    import asyncio
+
+    from shiftdesk.exchange.actions import do_set_exchange_enabled
+    from shiftdesk.exchange.network import policy_in_use, use_current_policy
+
+    settings.EXCHANGE_ALLOWED_HOSTS = []
+    do_set_exchange_enabled(True, by=None, allowed_hosts="10.0.0.0/8")
+    read = use_current_policy()
+    do_set_exchange_enabled(True, by=None, allowed_hosts="")  # changed after the caller read it
+
+    async def in_a_worker_thread():
+        return await asyncio.to_thread(policy_in_use)
+
+    assert asyncio.run(in_a_worker_thread()) == read
+    assert use_current_policy().networks == ()  # the next caller reads the change
