@@ -47,7 +47,8 @@ class Pacer:
     only claim the connection after the lease has ended, so every write of this step is done (or abandoned
     by the client) before that worker plans. What remains is the time between Graph receiving a request and
     carrying it out, covered by that tenth (6 s of the default 60 s lease) together with clock skew between
-    hosts. Verification and retiring run under the same lease with the same provider."""
+    hosts. Verification only reads, and records nothing once its lease is lost (verify._record); the deletes
+    owed to a previous connection write to the old mailbox, which no other worker writes."""
 
     def __init__(self) -> None:
         self.resume_at = 0.0  # the mailbox said Retry-After: nothing is sent before this monotonic time

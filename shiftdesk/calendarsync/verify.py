@@ -30,6 +30,7 @@ from django.db.models import F
 
 from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.desired import Desired, desired_for_links
+from shiftdesk.calendarsync.lease import hold_lease
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
 from shiftdesk.calendarsync.network import event_loop, network_phase, run_ops
 from shiftdesk.calendarsync.providers.base import ChangeSet, Fate, Operation, ProviderError, RemoteEvent
@@ -106,7 +107,7 @@ def verify_if_due(
         if reason
     }
     if gone or moved:
-        _record(connection, by_id, gone, moved, now)
+        _record(connection, by_id, gone, moved, now, worker_id)
     return True
 
 
@@ -200,8 +201,14 @@ def _record(
     gone: list[int],
     moved: dict[int, tuple[str, str]],
     now: datetime,
+    worker_id: str,
 ) -> None:
     with transaction.atomic():
+        if not hold_lease(connection.id, worker_id):
+            # Another worker took the connection over while we read: what we saw may be older than what it
+            # wrote since. Nothing is marked; the next verification looks again.
+            log.warning("sync connection=%s action=verify outcome=lease_lost", connection.id)
+            return
         if gone:
             linkstate.noticed_deleted_in_outlook(EventLink.objects.filter(id__in=gone), now)
         for link_id, (reason, calendar_id) in moved.items():

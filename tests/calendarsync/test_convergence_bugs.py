@@ -307,3 +307,27 @@ def test_a_create_is_never_answered_with_an_event_left_in_another_calendar(sync)
     where = {e["id"]: e["calendarId"] for e in sync.events(bob)}
     assert where[link.remote_event_id] == link.remote_calendar_id == work["id"]
     assert where[old["id"]] == sync.default_calendar(bob)["id"]  # left behind, as the user chose
+
+
+def test_a_verification_that_lost_its_lease_marks_nothing(sync, monkeypatch):
+    """Another worker took the connection over while the verification read Outlook: what it saw may be older
+    than what that worker wrote since, so it must not mark events deleted or moved."""
+    from shiftdesk.calendarsync import verify
+    from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+
+    bob = sync.add_user(0)
+    sync.assign(sync.shift(), bob)
+    sync.drain(bob)
+    [event] = sync.events(bob)
+    delete_in_outlook(sync, bob, event["id"])
+    real_record = verify._record
+
+    def lose_the_lease_then_record(connection, *args):
+        CalendarConnection.objects.filter(id=connection.id).update(lease_owner="another-worker")
+        return real_record(connection, *args)
+
+    monkeypatch.setattr(verify, "_record", lose_the_lease_then_record)
+    verify_now(sync, bob)
+    monkeypatch.undo()
+    assert not EventLink.objects.get().deleted_in_outlook
+    assert CalendarConnection.objects.get(user=bob).lease_owner == "another-worker"
