@@ -304,6 +304,9 @@ SYNC_DELTA_WINDOW_DAYS = envint("SHIFTDESK_SYNC_DELTA_WINDOW_DAYS", "180")
 SYNC_VERIFY_MAX_EVENTS = envint("SHIFTDESK_SYNC_VERIFY_MAX_EVENTS", "200")
 # Graph JSON batching: up to 20 event writes per $batch request (1 = one request per write).
 SYNC_GRAPH_BATCH_SIZE = envint("SHIFTDESK_SYNC_GRAPH_BATCH_SIZE", "20")
+# Google batching: event writes per batch request (Google allows 1000; each call still counts against the
+# 600-per-user-per-minute quota). 1 = one request per write.
+SYNC_GOOGLE_BATCH_SIZE = envint("SHIFTDESK_SYNC_GOOGLE_BATCH_SIZE", "50")
 SYNC_PROVIDERS = {
     "microsoft": "shiftdesk.microsoft.provider.GraphBackend",
     "exchange": "shiftdesk.exchange.provider.ExchangeBackend",

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +34,7 @@ from shiftdesk.calendarsync.providers.base import (
     CalendarProvider,
     ChangeSet,
     EventContent,
+    Operation,
     ProviderBackend,
     ProviderError,
     RemoteCalendar,
@@ -146,6 +148,19 @@ class GoogleCalendarProvider(CalendarProvider):
 
     def __repr__(self) -> str:  # never the token
         return "<GoogleCalendarProvider>"
+
+    async def run(self, ops: Sequence[Operation], *, deadline: float | None = None) -> None:
+        """Lookups one by one (rare: after a crash, for verification or an export); writes through Google's
+        batch endpoint in lanes (provider_batch.py) unless SYNC_GOOGLE_BATCH_SIZE is 1."""
+        from shiftdesk.google.provider_batch import BATCHABLE, Lanes
+
+        if settings.SYNC_GOOGLE_BATCH_SIZE <= 1:
+            await super().run(ops, deadline=deadline)
+            return
+        single = [op for op in ops if op.kind not in BATCHABLE]
+        if single:
+            await super().run(single, deadline=deadline)
+        await Lanes(self, deadline).run([op for op in ops if op.kind in BATCHABLE])
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -349,6 +364,13 @@ class GoogleBackend(ProviderBackend):
         if client is None:
             return GoogleCalendarProvider(async_google_client(), credential, owns_client=True)
         return GoogleCalendarProvider(client, credential, owns_client=False)
+
+    def requests_in_flight(self, operations: int) -> int:
+        """Writes go in batch lanes of up to SYNC_GOOGLE_BATCH_SIZE calls, one request in flight each."""
+        size = settings.SYNC_GOOGLE_BATCH_SIZE
+        if size <= 1:
+            return super().requests_in_flight(operations)
+        return max(1, min(settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX, math.ceil(operations / size)))
 
     def new_client(self) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX * 4)

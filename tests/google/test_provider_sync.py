@@ -92,11 +92,13 @@ def test_an_assigned_shift_reaches_the_calendar_an_edit_updates_it_an_unassignme
     assert live_events(gemu) == []
 
 
-def test_a_lost_answer_on_insert_does_not_duplicate(world, gemu):
+@pytest.mark.parametrize(("batch_size", "path"), [(1, "/google/calendar/v3"), (50, "/google/batch")])
+def test_a_lost_answer_on_insert_does_not_duplicate(world, gemu, settings, batch_size, path):
     from shiftdesk.scheduling.actions import do_assign_staff
 
+    settings.SYNC_GOOGLE_BATCH_SIZE = batch_size  # single requests, or the batch request whose answer is lost
     bob = world["bob"]
-    gemu.gcontrol.put("/faults", json={"lost_response_rate": 1.0, "paths": ["/google/calendar/v3"],
+    gemu.gcontrol.put("/faults", json={"lost_response_rate": 1.0, "paths": [path],
                                         "remaining": 1}).raise_for_status()  # fmt: skip
     do_assign_staff(make_shift(world), bob, by=world["admin"], override_conflicts=True)
     drain(bob)
@@ -252,3 +254,51 @@ def test_change_tracking_uses_sync_tokens_and_restarts_when_google_expires_them(
     assert CalendarConnection.objects.get(user=bob).delta_state.get("link") not in ("", None, token)
     links[2].refresh_from_db()
     assert not links[2].deleted_in_outlook and not links[2].moved_in_outlook
+
+
+def test_writes_go_through_googles_batch_endpoint(world, gemu, settings, monkeypatch):
+    """30 new shifts with batches of 10: 3 batch requests (across the lanes), not 30 inserts."""
+    import shiftdesk.google.provider as provider_module
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    settings.SYNC_GOOGLE_BATCH_SIZE = 10
+    sent: list[str] = []
+    real = provider_module.async_google_client
+
+    def counting_client(**kwargs):
+        async def record(request):
+            sent.append(f"{request.method} {request.url.path}")
+
+        return real(event_hooks={"request": [record]}, **kwargs)
+
+    monkeypatch.setattr(provider_module, "async_google_client", counting_client)
+    bob = world["bob"]
+    for d in range(30):
+        do_assign_staff(make_shift(world, days=2 + d), bob, by=world["admin"], override_conflicts=True)
+    drain(bob)
+    assert len(live_events(gemu)) == 30
+    writes = [s for s in sent if s.startswith("POST")]
+    assert len(writes) == 3 and all(s.endswith("/batch/calendar/v3") for s in writes)
+    assert not EventLink.objects.filter(remote_event_id="").exists()
+
+
+def test_a_batched_insert_answered_409_adopts_the_event_already_there(world, gemu, settings):
+    """An earlier try of this very create landed (its answer lost): Google answers the part 409 and the event
+    is adopted with the current content, never duplicated."""
+    from shiftdesk.calendarsync.plan import transaction_id_for
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    settings.SYNC_GOOGLE_BATCH_SIZE = 50
+    bob = world["bob"]
+    do_assign_staff(make_shift(world, location="Annex"), bob, by=world["admin"], override_conflicts=True)
+    link = EventLink.objects.get()
+    earlier = event_id_for(transaction_id_for(link, CALENDAR))
+    gemu.gcontrol.post(f"/calendars/{CALENDAR}/events", json={
+        "id": earlier, "summary": "an earlier try", "start": {"dateTime": "2030-01-01T09:00:00Z"},
+        "end": {"dateTime": "2030-01-01T10:00:00Z"},
+    }).raise_for_status()  # fmt: skip
+    drain(bob)
+    [event] = live_events(gemu)
+    assert event["id"] == earlier and event["location"] == "Annex" and event["summary"] != "an earlier try"
+    link.refresh_from_db()
+    assert link.remote_event_id == f"{CALENDAR}/{earlier}" and not link.dirty
