@@ -142,6 +142,8 @@ def do_choose_calendars(
     sync_calendar_name: str,
     freebusy_calendar_id: str,
     freebusy_calendar_name: str,
+    sync_calendar_owner: str = "",
+    freebusy_calendar_owner: str = "",
 ) -> CalendarConnection:
     """Save Calendars. The sync engine moves future events when the sync calendar changes.
 
@@ -155,6 +157,8 @@ def do_choose_calendars(
     updates: dict[str, object] = {
         "sync_calendar_id": sync_calendar_id, "sync_calendar_name": sync_calendar_name,
         "freebusy_calendar_id": freebusy_calendar_id, "freebusy_calendar_name": freebusy_calendar_name,
+        # Another person's calendar (shared with the user): whose mailbox it is in; '' for the user's own.
+        "sync_calendar_owner": sync_calendar_owner, "freebusy_calendar_owner": freebusy_calendar_owner,
         "updated_at": timezone.now(),
     }  # fmt: skip
     if sync_calendar_id != current.sync_calendar_id:
@@ -162,6 +166,11 @@ def do_choose_calendars(
         # it there and creates it in the new one. (Past events stay where they are.)
         linkstate.marked_for_sync(EventLink.objects.filter(connection=current))
         updates["sync_due_at"] = timezone.now()
+        if current.status == CalendarConnection.Status.ERROR:
+            # The error named the calendar (e.g. a share withdrawn: "Choose another Calendar to Sync shifts
+            # with"): choosing another one is the fix, so syncing starts again; any other refusal stops it
+            # again at the next step, with its own message.
+            updates.update(status=CalendarConnection.Status.CONNECTED, last_error="", consecutive_failures=0)
     CalendarConnection.objects.filter(pk=current.pk).update(**updates)
     current.refresh_from_db()
     for name in (*updates, "sync_due_at"):

@@ -26,8 +26,21 @@ class ChooseCalendarsForm(forms.Form):
     def __init__(self, *args: Any, calendars: Sequence[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calendars = {c.id: c for c in calendars}
-        self.fields["sync_calendar"].choices = [(c.id, c.name) for c in calendars if c.can_edit]
-        self.fields["freebusy_calendar"].choices = [(c.id, c.name) for c in calendars]
+        self.fields["sync_calendar"].choices = [(c.id, _label(c)) for c in calendars if c.can_edit]
+        self.fields["freebusy_calendar"].choices = [(c.id, _label(c)) for c in calendars]
+
+
+def _label(calendar: Any) -> str:
+    """A calendar's name; one another person shared with the user says whose it is."""
+    owner = shared_owner(calendar)
+    if not owner:
+        return calendar.name
+    return f"{calendar.name} (shared by {getattr(calendar, 'owner_name', '') or owner})"
+
+
+def shared_owner(calendar: Any) -> str:
+    """The address of the mailbox a calendar lives in when another person shared it with the user; ''."""
+    return str(getattr(calendar, "shared_owner", "") or "")
 
 
 def calendar_choice_context(connection: CalendarConnection, calendars: Sequence[Any]) -> dict:
@@ -68,6 +81,8 @@ def save_calendar_choice(
         sync_calendar_name=sync_calendar.name,
         freebusy_calendar_id=freebusy_calendar.id,
         freebusy_calendar_name=freebusy_calendar.name,
+        sync_calendar_owner=shared_owner(sync_calendar),
+        freebusy_calendar_owner=shared_owner(freebusy_calendar),
     )
     messages.success(
         request,

@@ -44,6 +44,11 @@ class CalendarConnection(models.Model):
     sync_calendar_name = models.CharField(max_length=255, blank=True)
     freebusy_calendar_id = models.TextField(blank=True)
     freebusy_calendar_name = models.CharField(max_length=255, blank=True)
+    # When a chosen calendar lives in another person's mailbox (shared with the user in Outlook), that
+    # mailbox's address (Graph: `owner.address` in GET /me/calendars); blank for the user's own calendars.
+    # The Graph provider and free/busy then address it through /users/{owner}/... (issue 13).
+    sync_calendar_owner = models.CharField(max_length=320, blank=True)
+    freebusy_calendar_owner = models.CharField(max_length=320, blank=True)
     # Shifts assigned after this instant are synced automatically; earlier ones only by an export.
     authorized_at = models.DateTimeField(default=timezone.now)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +100,14 @@ class CalendarConnection(models.Model):
     @property
     def calendars_chosen(self) -> bool:
         return bool(self.sync_calendar_id)
+
+    def calendar_owner(self, calendar_id: str) -> str:
+        """The address of the mailbox a chosen calendar lives in when another person shared it; ''."""
+        if calendar_id and calendar_id == self.sync_calendar_id and self.sync_calendar_owner:
+            return self.sync_calendar_owner
+        if calendar_id and calendar_id == self.freebusy_calendar_id:
+            return self.freebusy_calendar_owner
+        return ""
 
 
 class EventLink(models.Model):

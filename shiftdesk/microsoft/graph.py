@@ -8,6 +8,7 @@ of the typed errors in microsoft.errors. The event provider (provider.py) builds
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import logging
@@ -46,6 +47,9 @@ class GraphCalendar:
     can_edit: bool
     owner_name: str
     owner_address: str
+    # The owner's address when another person shared this calendar with the user (its events live in their
+    # mailbox: /users/{owner}/...), else ''. See GraphClient.list_calendars.
+    shared_owner: str = ""
 
 
 def utc_param(instant: dt.datetime) -> str:
@@ -183,5 +187,15 @@ class GraphClient:
             )
             for item in self._paged("/me/calendars")
             if item.get("id")
+        ]
+        # A calendar is another person's when its owner is not the owner of the user's default calendar (the
+        # user's own mailbox; concepts/outlook-get-shared-events-calendars.md lists the sharee's own
+        # "Calendar" with the sharee as owner and the shared one with its owner's name and address).
+        own = {c.owner_address.lower() for c in calendars if c.is_default and c.owner_address}
+        calendars = [
+            dataclasses.replace(c, shared_owner=c.owner_address)
+            if own and c.owner_address and c.owner_address.lower() not in own
+            else c
+            for c in calendars
         ]
         return sorted(calendars, key=lambda c: (not c.is_default, c.name.lower()))
