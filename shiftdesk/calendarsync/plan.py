@@ -48,7 +48,8 @@ def plan_link(connection: CalendarConnection, link: EventLink, desired: Desired)
     if desired.want is Want.ABSENT:
         if link.remote_event_id:
             plan.action = Plan.DELETE
-            plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
+            plan.first = Operation("delete", link.id, event_id=link.remote_event_id,
+                                   calendar_id=_event_calendar(connection, link))  # fmt: skip
         elif link.create_attempted:
             plan.action = Plan.PROBE_DELETE  # a create may have landed unrecorded: find it, then delete
             plan.first = _find_op(connection, link)
@@ -62,13 +63,21 @@ def plan_link(connection: CalendarConnection, link: EventLink, desired: Desired)
             plan.first = _create_op(link, calendar_id, desired)
     elif link.remote_calendar_id and link.remote_calendar_id != calendar_id:
         plan.action = Plan.MOVE
-        plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
+        plan.first = Operation("delete", link.id, event_id=link.remote_event_id,
+                               calendar_id=link.remote_calendar_id)  # fmt: skip
     elif link.content_hash != desired.hash:
         plan.action = Plan.UPDATE
         plan.first = Operation(
-            "update", link.id, link_key=link.link_key, event_id=link.remote_event_id, content=desired.content
-        )
+            "update", link.id, link_key=link.link_key, event_id=link.remote_event_id, content=desired.content,
+            calendar_id=_event_calendar(connection, link),
+        )  # fmt: skip
     return plan
+
+
+def _event_calendar(connection: CalendarConnection, link: EventLink) -> str:
+    """The calendar the link's event is in (recorded, else the chosen one): an update or delete carries it
+    so a provider can address the mailbox it lives in (a calendar another person shared with the user)."""
+    return link.remote_calendar_id or connection.sync_calendar_id
 
 
 def _find_op(connection: CalendarConnection, link: EventLink) -> Operation:
@@ -110,9 +119,9 @@ def second_operation(connection: CalendarConnection, plan: LinkPlan) -> Operatio
             return _create_op(link, connection.sync_calendar_id, desired)
         if op.result.calendar_id != connection.sync_calendar_id:
             plan.action = Plan.PROBE_MOVE  # ours, but in a calendar no longer chosen: moved by us
-            return Operation("delete", link.id, event_id=op.result.id)
+            return Operation("delete", link.id, event_id=op.result.id, calendar_id=op.result.calendar_id)
         return Operation("update", link.id, link_key=link.link_key, event_id=op.result.id,
                          calendar_id=op.result.calendar_id, content=desired.content)  # fmt: skip
     if plan.action is Plan.PROBE_DELETE and op.result is not None:
-        return Operation("delete", link.id, event_id=op.result.id)
+        return Operation("delete", link.id, event_id=op.result.id, calendar_id=op.result.calendar_id)
     return None

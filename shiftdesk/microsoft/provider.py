@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -109,8 +110,38 @@ def provider_error(error: MicrosoftError) -> ProviderError:
     )
 
 
+def shared_calendar_refused(owner: str, calendar_name: str, status: int) -> ProviderError:
+    """A 403 on a calendar another person shared: the share was withdrawn or is read-only. Only the user can
+    fix it (choose another calendar, or ask the owner), so the connection stops (`stops_connection`)."""
+    name = f"“{calendar_name}”" if calendar_name else "the calendar chosen to sync shifts with"
+    return ProviderError(
+        f"{owner} no longer shares the calendar {name} with you, or shares it read-only. "
+        "Choose another Calendar to Sync shifts with.",
+        permanent=True,
+        status=status,
+    )
+
+
 class GraphCalendarProvider(CalendarProvider):
-    def __init__(self, http: httpx.AsyncClient, access_token: str, *, owns_client: bool) -> None:
+    """One connection's calendars over Graph.
+
+    Calendars another person shared with the user (Calendars.ReadWrite.Shared) live in the owner's mailbox:
+    every request about them goes through `/users/{owner}/...` (concepts/outlook-get-shared-events-calendars.md,
+    "Sharee: Get a shared calendar or its events directly from calendar owner's mailbox"), the owner being the
+    `owner.address` GET /me/calendars gave when the user saved calendars (CalendarConnection.*_owner), or,
+    for a calendar the connection did not record (an event left in a calendar no longer chosen), the one the
+    mailbox's calendar list gives now (listed once per step)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        access_token: str,
+        *,
+        owns_client: bool,
+        owners: dict[str, str] | None = None,
+        names: dict[str, str] | None = None,
+        sync_calendar_id: str = "",
+    ) -> None:
         self.http = http
         self.max_concurrency = settings.SYNC_MAX_CONCURRENCY_PER_MAILBOX
         self._headers = {
@@ -122,6 +153,88 @@ class GraphCalendarProvider(CalendarProvider):
         self.pacer = Pacer()  # this mailbox's Retry-After and the backoff of retries (one for every request)
         self.prefer = PREFER
         self._calendar_ids: list[str] | None = None  # the mailbox's calendars, listed once per step
+        # calendar id -> the address of the mailbox it lives in when another person shared it, '' for the
+        # user's own; calendars not in here are learnt from the calendar list (owner_of).
+        self._owners: dict[str, str] = dict(owners or {})
+        self._names: dict[str, str] = dict(names or {})  # calendar id -> name, for messages
+        self.sync_calendar_id = sync_calendar_id
+
+    def _base(self, owner: str) -> str:
+        return f"/users/{quote(owner, safe='@')}" if owner else "/me"
+
+    async def owner_of(self, calendar_id: str) -> str:
+        """Whose mailbox the calendar is in ('' = the user's own), listing the calendars once if unknown."""
+        if not calendar_id:
+            return ""
+        if calendar_id not in self._owners and self._calendar_ids is None:
+            try:
+                await self._mailbox_calendars()
+            except ProviderError:
+                return ""  # the request itself will say what is wrong
+        return self._owners.get(calendar_id, "")
+
+    def known_owner(self, calendar_id: str) -> str:
+        """owner_of without a request: what Save Calendars recorded or the calendar list said."""
+        return self._owners.get(calendar_id, "")
+
+    def calendar_path(self, calendar_id: str, owner: str) -> str:
+        """user-post-events.md / calendar-list-events.md: `/me/calendars/{id}/events` for the user's own
+        calendars, `/users/{id | userPrincipalName}/calendars/{id}/events` for one in another mailbox."""
+        return f"{self._base(owner)}/calendars/{quote(calendar_id, safe='')}"
+
+    def event_path(self, event_id: str, owner: str) -> str:
+        """event-update.md / event-delete.md / event-get.md: `/me/events/{id}`, or
+        `/users/{id | userPrincipalName}/events/{id}` for an event in another person's mailbox."""
+        return f"{self._base(owner)}/events/{quote(event_id, safe='')}"
+
+    def refusal(self, error: ProviderError, calendar_id: str, owner: str) -> ProviderError:
+        """A 403 on another person's calendar: the share is gone or read-only. On the calendar chosen to sync
+        shifts with (or one we do not know), the connection stops with a message naming the calendar and its
+        owner. On a calendar no longer chosen (an event left there when the user switched), ShiftDesk can no
+        longer reach the event: it is forgotten like a deleted one (not_found), so choosing another calendar
+        after a withdrawn share does not stop the connection again. Other errors are left as they are."""
+        if not owner or error.status != 403:
+            return error
+        if calendar_id and self.sync_calendar_id and calendar_id != self.sync_calendar_id:
+            return ProviderError(
+                f"{owner} no longer lets you change the calendar this event is in; it is left there.",
+                permanent=True, not_found=True, status=error.status,
+            )  # fmt: skip
+        return shared_calendar_refused(owner, self._names.get(calendar_id, ""), error.status)
+
+    async def _on(self, calendar_id: str, owner: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._request(method, url, **kwargs)
+        except ProviderError as error:
+            refused = self.refusal(error, calendar_id, owner)
+            if refused is not error:
+                refused.unanswered = error.unanswered
+                raise refused from None
+            raise
+
+    async def run_one(self, op: Operation) -> None:
+        """As CalendarProvider.run_one; an update or delete goes to the mailbox its calendar is in
+        (op.calendar_id: the calendar the link recorded)."""
+        if op.kind not in ("update", "delete"):
+            await super().run_one(op)
+            return
+        await self.owner_of(op.calendar_id)
+        started = time.perf_counter()
+        before = op.sending()
+        error: ProviderError | None = None
+        try:
+            if op.kind == "update":
+                assert op.content is not None
+                op.result = await self.update_event(
+                    op.event_id, op.content, link_key=op.link_key, calendar_id=op.calendar_id
+                )
+            else:
+                await self.delete_event(op.event_id, calendar_id=op.calendar_id)
+        except ProviderError as failure:
+            error = failure
+        finally:
+            op.ms = int((time.perf_counter() - started) * 1000)
+        op.answered(error, before)
 
     async def run(self, ops: Sequence[Operation], *, deadline: float | None = None) -> None:
         """Lookups one by one (rare: after a crash or for an export), writes through $batch lanes."""
@@ -187,20 +300,27 @@ class GraphCalendarProvider(CalendarProvider):
     ) -> RemoteEvent:
         body = graph_event(content, link_key)
         body["transactionId"] = transaction_id
-        response = await self._request("POST", f"/me/calendars/{quote(calendar_id, safe='')}/events",
-                                       content=json.dumps(body), params={"$select": "id,changeKey"})  # fmt: skip
+        owner = await self.owner_of(calendar_id)
+        response = await self._on(calendar_id, owner, "POST", f"{self.calendar_path(calendar_id, owner)}/events",
+                                  content=json.dumps(body), params={"$select": "id,changeKey"})  # fmt: skip
         data = response.json()
         return RemoteEvent(id=data["id"], change_key=data.get("changeKey", ""), calendar_id=calendar_id)
 
-    async def update_event(self, event_id: str, content: EventContent, *, link_key: str) -> RemoteEvent:
-        response = await self._request("PATCH", f"/me/events/{quote(event_id, safe='')}",
-                                       content=json.dumps(graph_event(content, link_key)),
-                                       params={"$select": "id,changeKey"})  # fmt: skip
+    async def update_event(
+        self, event_id: str, content: EventContent, *, link_key: str, calendar_id: str = ""
+    ) -> RemoteEvent:
+        """`calendar_id`: the calendar the event is in, so an event in another person's mailbox is patched
+        there (the engine's operations carry it; run_one learns its owner)."""
+        owner = self.known_owner(calendar_id)
+        response = await self._on(calendar_id, owner, "PATCH", self.event_path(event_id, owner),
+                                  content=json.dumps(graph_event(content, link_key)),
+                                  params={"$select": "id,changeKey"})  # fmt: skip
         data = response.json()
         return RemoteEvent(id=data.get("id", event_id), change_key=data.get("changeKey", ""))
 
-    async def delete_event(self, event_id: str) -> None:
-        await self._request("DELETE", f"/me/events/{quote(event_id, safe='')}")
+    async def delete_event(self, event_id: str, *, calendar_id: str = "") -> None:
+        owner = self.known_owner(calendar_id)
+        await self._on(calendar_id, owner, "DELETE", self.event_path(event_id, owner))
 
     async def _mailbox_calendars(self) -> list[str]:
         if self._calendar_ids is None:
@@ -234,20 +354,22 @@ class GraphCalendarProvider(CalendarProvider):
             if calendar_id in searched:
                 continue
             searched.add(calendar_id)
+            owner = await self.owner_of(calendar_id)
             try:
                 response = await self._request(
-                    "GET", f"/me/calendars/{quote(calendar_id, safe='')}/events", params=params
+                    "GET", f"{self.calendar_path(calendar_id, owner)}/events", params=params
                 )
             except ProviderError as error:
-                if error.not_found:
-                    continue  # a recorded calendar the user has deleted since
-                raise
+                refused = self.refusal(error, calendar_id, owner)
+                if refused.not_found:
+                    continue  # a recorded calendar deleted since, or another person's no longer shared
+                raise refused from None
             found = response.json().get("value", [])
             if found:
                 break
         for extra in found[1:]:
             try:
-                await self.delete_event(extra["id"])
+                await self.delete_event(extra["id"], calendar_id=calendar_id)
             except ProviderError as error:
                 if not error.not_found:
                     raise
@@ -268,29 +390,32 @@ class GraphCalendarProvider(CalendarProvider):
         listed = False
         while True:
             for candidate in candidates:
+                owner = await self.owner_of(candidate)
                 try:
                     response = await self._request(
                         "GET",
-                        f"/me/calendars/{quote(candidate, safe='')}/events/{quote(event_id, safe='')}",
+                        f"{self.calendar_path(candidate, owner)}/events/{quote(event_id, safe='')}",
                         params=select,
                     )
                 except ProviderError as error:
-                    if error.not_found:
+                    refused = self.refusal(error, candidate, owner)
+                    if refused.not_found:
                         continue
-                    raise
+                    raise refused from None
                 return self._event(response.json(), candidate)
             if listed:
                 break
             if calendar_id:
-                # Not where we wrote it: does it still exist at all? (One request when it was deleted.)
+                # Not where we wrote it: does it still exist at all? (One request when it was deleted.) An
+                # event we wrote into another person's calendar is looked for in their mailbox.
+                owner = await self.owner_of(calendar_id)
                 try:
-                    response = await self._request(
-                        "GET", f"/me/events/{quote(event_id, safe='')}", params=select
-                    )
+                    response = await self._request("GET", self.event_path(event_id, owner), params=select)
                 except ProviderError as error:
-                    if error.not_found:
+                    refused = self.refusal(error, calendar_id, owner)
+                    if refused.not_found:
                         return None
-                    raise
+                    raise refused from None
                 found = response.json()
             listed = True
             candidates = [c for c in await self._mailbox_calendars() if c != calendar_id]
@@ -307,16 +432,20 @@ class GraphCalendarProvider(CalendarProvider):
         """calendarView/delta on the sync calendar (https://learn.microsoft.com/graph/delta-query-events):
         a first round lists every event in the window, later rounds (the deltaLink) what changed since, and
         `@removed` for the ones that left. Times come in UTC (no outlook.timezone preference is sent)."""
+        owner = await self.owner_of(calendar_id)
         if next_link:
             url, params = next_link, None
         else:
-            url = f"/me/calendars/{quote(calendar_id, safe='')}/calendarView/delta"
+            # Another person's calendar: /users/{owner}/calendars/{id}/calendarView/delta (the same function
+            # under the owner's mailbox, as calendar-list-calendarview.md lists calendarView under
+            # /users/{id | userPrincipalName}/calendars/{id}).
+            url = f"{self.calendar_path(calendar_id, owner)}/calendarView/delta"
             params = {"startDateTime": utc_param(start), "endDateTime": utc_param(end)}
         changed: list[RemoteEvent] = []
         removed: list[str] = []
         headers = {"Prefer": f"{self.prefer}, odata.maxpagesize=200"}
         while True:
-            response = await self._request("GET", url, params=params, extra_headers=headers)
+            response = await self._on(calendar_id, owner, "GET", url, params=params, extra_headers=headers)
             data = response.json()
             for item in data.get("value", []):
                 if "@removed" in item:
@@ -330,12 +459,26 @@ class GraphCalendarProvider(CalendarProvider):
             return ChangeSet(changed, removed, data.get("@odata.deltaLink", ""))
 
     async def list_calendars(self) -> list[RemoteCalendar]:
+        """GET /me/calendars (with Calendars.ReadWrite.Shared it also lists calendars others shared with the
+        user, each with its `owner`). One whose owner is not the default calendar's is another person's:
+        its owner is remembered for the paths above (microsoft.graph.GraphClient.list_calendars does the same)."""
         response = await self._request("GET", "/me/calendars")
+        rows = response.json().get("value", [])
+        own = {
+            str((c.get("owner") or {}).get("address") or "").lower()
+            for c in rows
+            if c.get("isDefaultCalendar")
+        } - {""}
+        for c in rows:
+            address = str((c.get("owner") or {}).get("address") or "")
+            shared = bool(own and address and address.lower() not in own)
+            if c["id"] not in self._owners or shared:
+                self._owners[c["id"]] = address if shared else ""
         return [
             RemoteCalendar(
                 c["id"], c.get("name", ""), bool(c.get("isDefaultCalendar")), bool(c.get("canEdit", True))
             )
-            for c in response.json().get("value", [])
+            for c in rows
         ]
 
 
@@ -366,9 +509,17 @@ class GraphBackend(ProviderBackend):
     def open(
         self, connection: CalendarConnection, credential: str, *, client: Any = None
     ) -> CalendarProvider:
+        # The chosen calendars and whose mailbox each is in ('' = the user's own), as saved by Save Calendars.
+        owners = {
+            connection.freebusy_calendar_id: connection.freebusy_calendar_owner,
+            connection.sync_calendar_id: connection.sync_calendar_owner,
+        }
+        owners.pop("", None)
+        names = {connection.sync_calendar_id: connection.sync_calendar_name}
+        options = {"owners": owners, "names": names, "sync_calendar_id": connection.sync_calendar_id}
         if client is None:
-            return GraphCalendarProvider(async_graph_client(), credential, owns_client=True)
-        return GraphCalendarProvider(client, credential, owns_client=False)
+            return GraphCalendarProvider(async_graph_client(), credential, owns_client=True, **options)
+        return GraphCalendarProvider(client, credential, owns_client=False, **options)
 
     def requests_in_flight(self, operations: int) -> int:
         """Writes go in $batch lanes of up to SYNC_GRAPH_BATCH_SIZE chained items, one request in flight

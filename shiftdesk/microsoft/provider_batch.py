@@ -17,7 +17,6 @@ import json
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -33,19 +32,23 @@ _TRIES = 3
 _SELECT = "%24select=id%2CchangeKey"
 
 
-def _item(op: Operation, n: int, prefer: str) -> dict[str, Any]:
+def _item(op: Operation, n: int, provider: GraphCalendarProvider) -> dict[str, Any]:
+    """One `$batch` item. An event in a calendar another person shared goes through their mailbox, as a
+    single request would (`/users/{owner}/calendars/{id}/events`, `/users/{owner}/events/{id}`; the item's
+    url is relative to /v1.0, json-batching.md)."""
     from shiftdesk.microsoft.provider import graph_event
 
-    headers = {"Content-Type": "application/json", "Prefer": prefer}
+    headers = {"Content-Type": "application/json", "Prefer": provider.prefer}
+    owner = provider.known_owner(op.calendar_id)
     if op.kind == "create":
         assert op.content is not None
         body = graph_event(op.content, op.link_key)
         body["transactionId"] = op.transaction_id
-        url = f"/me/calendars/{quote(op.calendar_id, safe='')}/events?{_SELECT}"
+        url = f"{provider.calendar_path(op.calendar_id, owner)}/events?{_SELECT}"
         return {"id": str(n), "method": "POST", "url": url, "headers": headers, "body": body}
     if op.kind == "update":
         assert op.content is not None
-        url = f"/me/events/{quote(op.event_id, safe='')}?{_SELECT}"
+        url = f"{provider.event_path(op.event_id, owner)}?{_SELECT}"
         return {
             "id": str(n),
             "method": "PATCH",
@@ -56,7 +59,7 @@ def _item(op: Operation, n: int, prefer: str) -> dict[str, Any]:
     return {
         "id": str(n),
         "method": "DELETE",
-        "url": f"/me/events/{quote(op.event_id, safe='')}",
+        "url": provider.event_path(op.event_id, owner),
         "headers": headers,
     }
 
@@ -78,6 +81,8 @@ class Lanes:
         self.batch_size = max(1, min(20, settings.SYNC_GRAPH_BATCH_SIZE))
 
     async def run(self, ops: Sequence[Operation]) -> None:
+        for op in ops:
+            await self.provider.owner_of(op.calendar_id)  # whose mailbox each is in (a list at most once)
         lanes = max(1, self.provider.max_concurrency)
         await asyncio.gather(*(self._lane(list(ops[i::lanes])) for i in range(lanes) if ops[i::lanes]))
 
@@ -106,7 +111,7 @@ class Lanes:
             self.stopped = True  # the lease could pass before an answer: nothing more leaves (pacing.py)
             return []
         started = time.perf_counter()
-        items = [_item(op, n, provider.prefer) for n, op in enumerate(chunk)]
+        items = [_item(op, n, provider) for n, op in enumerate(chunk)]
         for n, item in enumerate(items[1:], 1):
             item["dependsOn"] = [str(n - 1)]  # one after another: this lane is one of the mailbox's 4 slots
         body = {"requests": items}
@@ -157,6 +162,7 @@ class Lanes:
                     retry.append(op)
                     continue
                 error = _item_error(status, answer.get("headers") or {}, answer.get("body"))
+                error = provider.refusal(error, op.calendar_id, provider.known_owner(op.calendar_id))
                 if status >= 500:
                     error.unanswered = True  # a server error may come after the item ran
             if error.unanswered:
