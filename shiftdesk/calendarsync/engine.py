@@ -72,4 +72,14 @@ def _step(connection_id: int, worker_id: str, client: Any) -> bool:
         verified = verify_if_due(connection, backend, client, now, started, worker_id)
         reschedule(connection_id)
         return verified
+    # Plan from the calendar chosen *after* the links were read: a Save Calendars committed before this
+    # read is planned now; one committed after it bumped the links' mark_seq, so they stay dirty and are
+    # planned again. (Read before the links, a choice committed in between was lost: the links were cleared
+    # with creates in the old calendar — the chaos test's "misplaced" events.)
+    fresh = (
+        CalendarConnection.objects.filter(id=connection_id).values("sync_calendar_id", "delta_state").first()
+    )
+    if fresh is None or not fresh["sync_calendar_id"]:
+        return False
+    connection.sync_calendar_id, connection.delta_state = fresh["sync_calendar_id"], fresh["delta_state"]
     return sync_links(connection, backend, client, links, now=now, started=started, worker_id=worker_id)

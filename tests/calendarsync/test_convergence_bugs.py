@@ -331,3 +331,27 @@ def test_a_verification_that_lost_its_lease_marks_nothing(sync, monkeypatch):
     monkeypatch.undo()
     assert not EventLink.objects.get().deleted_in_outlook
     assert CalendarConnection.objects.get(user=bob).lease_owner == "another-worker"
+
+
+def test_save_calendars_committed_while_a_step_reads_its_work_is_not_lost(sync, monkeypatch):
+    """The step has loaded the connection (sync calendar "Calendar") when Save Calendars commits "Work", just
+    before it reads its dirty links (found by the chaos test: events left in the old calendar for good)."""
+    from shiftdesk.calendarsync import engine
+    from shiftdesk.calendarsync.models import EventLink
+
+    bob = sync.add_user(0)
+    for d in range(3):
+        sync.assign(sync.shift(days=1 + d), bob)
+    work = add_calendar(sync, bob, "Work")
+    real = engine.retire_previous_connections
+
+    def choose_work_meanwhile(connection, now):
+        choose(sync, bob, work)  # committed between the step's read of the connection and of its links
+        return real(connection, now)
+
+    monkeypatch.setattr(engine, "retire_previous_connections", choose_work_meanwhile)
+    sync.step(bob)
+    monkeypatch.undo()
+    sync.drain(bob)
+    assert [e["calendarId"] for e in sync.events(bob)] == [work["id"]] * 3
+    assert set(EventLink.objects.values_list("remote_calendar_id", flat=True)) == {work["id"]}
