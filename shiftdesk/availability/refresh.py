@@ -372,8 +372,11 @@ class _Run:
             return Outcome.stale(UNEXPECTED)
 
     def _graph_read(self, conn: CalendarConnection) -> freebusy.CalendarRead:
+        owner = conn.freebusy_calendar_owner  # another person's calendar shared with the user, or ''
         return freebusy.CalendarRead(
-            mailbox=conn.account_id or f"connection-{conn.pk}",
+            # Outlook's limits are per mailbox: a shared calendar's reads count against its owner's.
+            mailbox=owner.lower() or conn.account_id or f"connection-{conn.pk}",
+            owner=owner,
             access_token=acquire_access_token(conn, azure=self.azure),
             calendar_id=conn.freebusy_calendar_id,
             start=self.start,
@@ -566,6 +569,12 @@ def _graph_outcome(error: MicrosoftError, conn: CalendarConnection) -> Outcome:
         return Outcome.error(
             f"The calendar “{name}” no longer exists in Outlook. Choose another Calendar to Check Free/Busy "
             "Status in Manage Account > Calendar Sync."
+        )
+    if isinstance(error, GraphAccessDenied) and conn.freebusy_calendar_owner:
+        name = conn.freebusy_calendar_name or "chosen for free/busy"
+        return Outcome.error(
+            f"{conn.freebusy_calendar_owner} no longer shares the calendar “{name}” with you. Choose another "
+            "Calendar to Check Free/Busy Status in Manage Account > Calendar Sync."
         )
     if isinstance(error, (GraphAccessDenied, GraphAuthenticationError)):
         return Outcome.stale(f"Outlook refused to show the calendar ({error}).")

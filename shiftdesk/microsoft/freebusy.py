@@ -120,6 +120,10 @@ class CalendarRead:
     start: dt.datetime
     end: dt.datetime
     link_property_id: str | None = None
+    # The address of the mailbox the calendar lives in when another person shared it with the user ('' =
+    # the user's own): then it is read as /users/{owner}/calendars/{id}/calendarView
+    # (calendar-list-calendarview.md; concepts/outlook-get-shared-events-calendars.md).
+    owner: str = ""
 
 
 class _Mailbox:
@@ -282,7 +286,8 @@ class CalendarReads:
             params["$expand"] = f"singleValueExtendedProperties($filter=id eq '{read.link_property_id}')"
         # An absolute URL made once: given a relative one and params, httpx would parse it three times.
         base = str(self._clients[0].http.base_url).rstrip("/")
-        path = f"{base}/me/calendars/{quote(read.calendar_id, safe='')}/calendarView"
+        mailbox = f"users/{quote(read.owner, safe='@')}" if read.owner else "me"
+        path = f"{base}/{mailbox}/calendars/{quote(read.calendar_id, safe='')}/calendarView"
         url: httpx.URL | None = httpx.URL(path, params=params)
         events: list[BusyEvent] = []
         pages = 0
