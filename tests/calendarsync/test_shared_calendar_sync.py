@@ -1,0 +1,266 @@
+"""A calendar another person shared with the user (Calendars.ReadWrite.Shared, issue 13) as the Calendar to Sync
+shifts with and the Calendar to Check Free/Busy Status: sync, export, verification and free/busy go through the
+owner's mailbox; a read-only or withdrawn share stops the connection with a message naming the calendar and its
+owner, on Sync Status and Integration Status, and nothing is retried. All through the real HTTPS emulator; the
+calendar is chosen through the real Save Calendars view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+from tests.calendarsync.conftest import STAFF_PASSWORD, TENANT, link_key_of
+
+OWNER = f"staff1@{TENANT}"  # Adele-like owner of the "Desk shifts" calendar; never connected to ShiftDesk
+MESSAGE = f"{OWNER} no longer shares the calendar “Desk shifts” with you, or shares it read-only."
+
+
+def graph_rows(sync) -> list[dict]:
+    log = sync.emulator.control.get("/graph/requests", params={"limit": 10000}).json()
+    rows = log.get("value", log) if isinstance(log, dict) else log
+    return [r for r in rows if r.get("path", "").startswith("/v1.0")]
+
+
+def connect_with_shared_scope(sync, user):
+    """Authorize as the Calendar Sync tab does when Admin > Integrations asks for Calendars.ReadWrite.Shared."""
+    import msal
+
+    from m365emulator.testing import redirect_params, sign_in
+    from shiftdesk.calendarsync.actions import do_connect_calendar
+    from shiftdesk.microsoft.auth import build_app
+    from shiftdesk.microsoft.identity import user_scopes
+    from shiftdesk.microsoft.models import redirect_url
+
+    scopes = user_scopes(True)
+    cache = msal.SerializableTokenCache()
+    app = build_app(sync.azure, token_cache=cache, fresh=True)
+    flow = app.initiate_auth_code_flow(scopes, redirect_uri=redirect_url(), response_mode="query")
+    with sync.emulator.http() as browser:
+        response = sign_in(browser, flow["auth_uri"], sync.upns[user.pk], STAFF_PASSWORD)
+    result = app.acquire_token_by_auth_code_flow(flow, redirect_params(response), scopes=scopes)
+    assert "access_token" in result, result
+    claims = result["id_token_claims"]
+    return do_connect_calendar(
+        user, provider="microsoft", account_email=sync.upns[user.pk], account_name=claims.get("name", ""),
+        account_id=claims["oid"], credentials=cache.serialize(),
+        provider_settings={
+            "client_id": sync.azure.application_id, "segment": sync.azure.tenant_segment,
+            "tenant_id": claims.get("tid", ""), "home_account_id": app.get_accounts()[0]["home_account_id"],
+            "scopes": scopes,
+        },
+    )  # fmt: skip
+
+
+def share(sync, calendar_id: str, user, role: str = "write") -> None:
+    sync.emulator.control.put(
+        f"/graph/mailboxes/{OWNER}/calendars/{calendar_id}/shares/{sync.upns[user.pk]}", json={"role": role}
+    ).raise_for_status()
+
+
+def withdraw(sync, calendar_id: str, user) -> None:
+    sync.emulator.control.delete(
+        f"/graph/mailboxes/{OWNER}/calendars/{calendar_id}/shares/{sync.upns[user.pk]}"
+    ).raise_for_status()
+
+
+def owner_events(sync, calendar_id: str) -> list[dict]:
+    box = sync.emulator.control.get(f"/graph/mailboxes/{OWNER}").json()
+    return [e for e in box["events"] if e["calendarId"] == calendar_id]
+
+
+def save_calendars(user, sync_calendar: str, freebusy_calendar: str) -> Client:
+    client = Client()
+    client.force_login(user)
+    page = client.get("/account/calendar-sync/").content.decode()
+    assert "Desk shifts (shared by" in page, "the shared calendar is offered with its owner"
+    response = client.post(
+        "/account/calendar-sync/microsoft/calendars/",
+        {"sync_calendar": sync_calendar, "freebusy_calendar": freebusy_calendar},
+    )
+    assert response.status_code == 302
+    return client
+
+
+def make_desk(sync, before=None):
+    """Bob (staff0) authorized with Calendars.ReadWrite.Shared; staff1 shares "Desk shifts" with him (write);
+    Bob chose it in Manage Account > Calendar Sync for both lists. `before(bob)` runs before he authorizes."""
+    bob = sync.add_user(0, connect=False)
+    if before is not None:
+        before(bob)
+    connect_with_shared_scope(sync, bob)
+    cal = sync.emulator.control.post(
+        f"/graph/mailboxes/{OWNER}/calendars", json={"name": "Desk shifts"}
+    ).json()
+    share(sync, cal["id"], bob)
+    client = save_calendars(bob, cal["id"], cal["id"])
+    conn = sync.connection(bob)
+    assert (conn.sync_calendar_id, conn.sync_calendar_owner) == (cal["id"], OWNER)
+    assert (conn.freebusy_calendar_id, conn.freebusy_calendar_owner) == (cal["id"], OWNER)
+    return bob, cal["id"], client
+
+
+@pytest.fixture
+def desk(sync):
+    return make_desk(sync)
+
+
+def test_shifts_are_created_updated_and_deleted_in_the_owners_calendar(sync, desk):
+    from shiftdesk.scheduling.actions import do_unassign_staff, do_update_shift
+
+    bob, cal, _ = desk
+    first, second = sync.shift(days=1), sync.shift(days=2)
+    sync.assign(first, bob)
+    sync.assign(second, bob)
+    before = len(graph_rows(sync))
+    sync.drain(bob)
+    events = owner_events(sync, cal)
+    assert sorted(link_key_of(e) for e in events) == sorted(
+        EventLink.key_for(bob.pk, s.pk) for s in (first, second)
+    )
+    assert sync.events(bob) == [], "nothing lands in Bob's own mailbox"
+    links = EventLink.objects.filter(connection=sync.connection(bob))
+    assert {link.remote_calendar_id for link in links} == {cal}
+
+    do_update_shift(first, position=first.position, location="Branch Library", start=first.start, end=first.end,
+                    staff_needed=first.staff_needed, note=first.note, by=sync.admin)  # fmt: skip
+    do_unassign_staff(second, bob, by=sync.admin)
+    sync.drain(bob)
+    events = owner_events(sync, cal)
+    assert [link_key_of(e) for e in events] == [EventLink.key_for(bob.pk, first.pk)]
+    assert "Branch Library" in str(events[0]["location"])
+    # Every write went through the owner's mailbox (in $batch items too), never /me.
+    rows = graph_rows(sync)[before:]
+    paths = [r["path"] for r in rows if r["path"] != "/v1.0/$batch"]
+    assert paths and all(p.startswith(f"/v1.0/users/{OWNER}/") for p in paths), paths
+    assert sync.connection(bob).status == "connected"
+
+
+def test_export_puts_earlier_shifts_into_the_shared_calendar(sync):
+    from shiftdesk.calendarsync.actions import do_start_export
+    from shiftdesk.calendarsync.exports import export_progress
+    from shiftdesk.calendarsync.models import ExportJob
+    from shiftdesk.calendarsync.worker import Worker
+
+    earlier = [sync.shift(days=3 + d) for d in range(2)]
+
+    def assign_before_authorizing(user):  # not synced until exported
+        for shift in earlier:
+            sync.assign(shift, user)
+
+    bob, cal, _ = make_desk(sync, before=assign_before_authorizing)
+    Worker(concurrency=1, worker_id="w1").run(once=True)
+    assert owner_events(sync, cal) == []
+    for option in (ExportJob.Option.NOT_EXPORTED, ExportJob.Option.ALL):
+        job = do_start_export(bob, option=option, by=bob)
+        Worker(concurrency=1, worker_id="w1").run(once=True)
+        progress = export_progress(job)
+        assert progress["status"] == "done" and progress["errors"] == 0, progress
+        assert sorted(link_key_of(e) for e in owner_events(sync, cal)) == sorted(
+            EventLink.key_for(bob.pk, s.pk) for s in earlier
+        ), option  # "Export all shifts" finds them again: no duplicates
+    assert sync.events(bob) == []
+
+
+def test_verification_reads_the_shared_calendar_and_notices_what_the_owner_deleted(sync, desk):
+    bob, cal, _ = desk
+    shifts = [sync.shift(days=1 + d) for d in range(2)]
+    for shift in shifts:
+        sync.assign(shift, bob)
+    sync.drain(bob)
+    gone = owner_events(sync, cal)[0]
+    sync.emulator.control.delete(f"/graph/mailboxes/{OWNER}/events/{gone['id']}").raise_for_status()
+    before = len(graph_rows(sync))
+    CalendarConnection.objects.filter(user=bob).update(last_verified_at=None, delta_state={})
+    sync.step(bob)
+    rows = graph_rows(sync)[before:]
+    assert any(
+        r["path"] == f"/v1.0/users/{OWNER}/calendars/{cal}/calendarView/delta" and r["status"] == 200
+        for r in rows
+    ), [r["path"] for r in rows]
+    deleted = EventLink.objects.get(connection__user=bob, deleted_in_outlook=True)
+    assert deleted.remote_event_id == gone["id"]
+    assert EventLink.objects.filter(connection__user=bob, deleted_in_outlook=False).count() == 1
+    assert sync.connection(bob).status == "connected"
+
+
+def test_free_busy_is_read_from_the_shared_calendar(sync, desk):
+    from shiftdesk.availability.models import BusyInterval, FreeBusyState
+    from shiftdesk.availability.refresh import refresh_busy_for_user
+
+    bob, cal, _ = desk
+    start = (timezone.now() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    sync.emulator.control.post(f"/graph/mailboxes/{OWNER}/events", json={
+        "calendarId": cal, "subject": "Desk meeting", "showAs": "busy",
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+    }).raise_for_status()  # fmt: skip
+    before = len(graph_rows(sync))
+    refresh_busy_for_user(bob.pk)
+    rows = graph_rows(sync)[before:]
+    assert [r["path"] for r in rows] == [f"/v1.0/users/{OWNER}/calendars/{cal}/calendarView"]
+    busy = list(BusyInterval.objects.filter(user=bob))
+    assert [(b.start, b.end) for b in busy] == [(start, start + timedelta(hours=1))]
+
+    withdraw(sync, cal, bob)
+    refresh_busy_for_user(bob.pk)
+    state = FreeBusyState.objects.get(user=bob)
+    assert state.status == FreeBusyState.Status.ERROR
+    assert f"{OWNER} no longer shares the calendar “Desk shifts” with you" in state.reason
+
+
+@pytest.mark.parametrize("change", ["withdrawn", "read_only"])
+def test_a_withdrawn_or_read_only_share_stops_the_connection_naming_calendar_and_owner(
+    sync, desk, alice, change
+):
+    from shiftdesk.calendarsync.worker import Worker, due_connections
+
+    bob, cal, client = desk
+    sync.assign(sync.shift(days=1), bob)
+    sync.drain(bob)
+    if change == "withdrawn":
+        withdraw(sync, cal, bob)
+    else:
+        share(sync, cal, bob, role="read")
+    sync.assign(sync.shift(days=2), bob)
+    sync.step(bob)
+    conn = sync.connection(bob)
+    assert conn.status == CalendarConnection.Status.ERROR, conn.last_error
+    assert MESSAGE in conn.last_error and "Choose another Calendar to Sync shifts with." in conn.last_error
+    assert any(r["status"] == 403 for r in graph_rows(sync)), "Graph refused the write"
+
+    # No retry loop: neither steps nor whole worker passes (sweep and verification included) send anything.
+    before = len(graph_rows(sync))
+    assert sync.step(bob) is False
+    assert not due_connections().filter(id=conn.id).exists()
+    CalendarConnection.objects.filter(id=conn.id).update(last_verified_at=None)
+    for _ in range(3):
+        Worker(concurrency=1, worker_id="w2").run(once=True)
+    assert len(graph_rows(sync)) == before
+
+    # The user's Sync Status and the admin's Integration Status say so, in words.
+    assert MESSAGE in client.get("/account/calendar-sync/").content.decode()
+    admin = Client()
+    admin.force_login(alice)
+    assert MESSAGE in admin.get("/admin/accounts/integration-status/").content.decode()
+
+    # Choosing another calendar (his own) is the way out: syncing starts again there.
+    own = sync.default_calendar(bob)["id"]
+    save_calendars(bob, own, own) if change == "read_only" else _save_without_shared(bob, own)
+    sync.drain(bob)
+    assert sync.connection(bob).status == "connected"
+    assert len(sync.events(bob)) == 2
+
+
+def _save_without_shared(user, calendar_id: str) -> None:
+    """Save Calendars once the share is gone (the calendar is no longer listed)."""
+    client = Client()
+    client.force_login(user)
+    response = client.post(
+        "/account/calendar-sync/microsoft/calendars/",
+        {"sync_calendar": calendar_id, "freebusy_calendar": calendar_id},
+    )
+    assert response.status_code == 302
