@@ -1,4 +1,5 @@
-"""Reading stored free/busy: who is busy when, how fresh that is, and the "busy in Outlook" conflict source.
+"""Reading stored free/busy: who is busy when, how fresh that is, and the "busy in Outlook" (or "busy in Google
+Calendar") conflict source.
 
 Everything here reads the database only (no network), in a constant number of queries for any number of
 people, so it can run inside a request, the assign transaction and the week grid.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from shiftdesk.accounts.models import User
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
+from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.scheduling.conflicts import Conflict
 from shiftdesk.scheduling.models import Shift, Site
 
@@ -66,6 +68,24 @@ def states_by_user(user_ids: Iterable[int]) -> dict[int, FreeBusyState]:
     return {s.user_id: s for s in FreeBusyState.objects.filter(user_id__in=list(user_ids))}
 
 
+GOOGLE = "google"  # CalendarConnection.provider of a Google connection (shiftdesk.google.oauth.PROVIDER)
+
+
+def calendar_word(provider: str) -> str:
+    """Where a user's busy times come from, in the words people know: "Google Calendar" or "Outlook"."""
+    return "Google Calendar" if provider == GOOGLE else "Outlook"
+
+
+def calendar_words(user_ids: Iterable[int]) -> dict[int, str]:
+    """calendar_word of each user's connection (users without one are left out). One query."""
+    return {
+        user_id: calendar_word(provider)
+        for user_id, provider in CalendarConnection.objects.filter(user_id__in=list(user_ids)).values_list(
+            "user_id", "provider"
+        )
+    }
+
+
 def _span(start: dt.datetime, end: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
     a, b = start.astimezone(tz), end.astimezone(tz)
     first = a.strftime("%a %b %-d, %-I:%M %p")
@@ -84,31 +104,43 @@ SHOW_AS_WORDS = {
 
 def outlook_conflicts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
     """The conflict source: each busy interval during the shift ("busy in Outlook: <subject>", or what Outlook
-    says they are, e.g. "out of office in Outlook", when the subject is not shared),
-    each tentative one, and stale busy data (the person may be busy; Outlook cannot currently tell)."""
+    says they are, e.g. "out of office in Outlook", when the subject is not shared; "busy in Google Calendar"
+    for a Google user, whose free/busy gives busy times only), each tentative one, and stale busy data (the
+    person may be busy; their calendar cannot currently tell). Kinds keep their outlook_* names for every
+    provider: they name the conflict source, which other code and saved overrides refer to."""
     ids = [u.pk for u in users]
     names = {u.pk: str(u) for u in users}
     tz = Site.load().tzinfo
     found: list[Conflict] = []
-    for user_id, intervals in busy_by_user(ids, shift.start, shift.end).items():
-        for busy in intervals:
-            word = "busy" if busy.severity == "unavailable" else "tentative"
-            kind = KIND_BUSY if busy.severity == "unavailable" else KIND_TENTATIVE
-            span = _span(busy.start, busy.end, tz)
-            if busy.subject:
-                message = f"{names[user_id]} is {word} in Outlook: {busy.subject} ({span})."
+    busy = busy_by_user(ids, shift.start, shift.end)
+    states = states_by_user(ids)
+    words = calendar_words(ids) if busy or states else {}
+    for user_id, intervals in busy.items():
+        where = words.get(user_id, "Outlook")
+        for interval in intervals:
+            word = "busy" if interval.severity == "unavailable" else "tentative"
+            kind = KIND_BUSY if interval.severity == "unavailable" else KIND_TENTATIVE
+            span = _span(interval.start, interval.end, tz)
+            if interval.subject:
+                message = f"{names[user_id]} is {word} in {where}: {interval.subject} ({span})."
+            elif where == "Google Calendar":
+                # freebusy.query answers busy intervals only: no subject, no show-as to tell more.
+                message = (
+                    f"{names[user_id]} is busy in Google Calendar, {span} (Google shares busy times only)."
+                )
             else:
-                said = SHOW_AS_WORDS.get(busy.show_as, word)
-                message = f"{names[user_id]} is {said} in Outlook, {span} (subject not shared)."
+                said = SHOW_AS_WORDS.get(interval.show_as, word)
+                message = f"{names[user_id]} is {said} in {where}, {span} (subject not shared)."
             found.append(Conflict(kind=kind, user_id=user_id, shift_id=shift.pk, message=message))
-    for user_id, state in states_by_user(ids).items():
+    for user_id, state in states.items():
         if state.status == FreeBusyState.Status.STALE:
+            where = words.get(user_id, "Outlook")
             found.append(
                 Conflict(
                     kind=KIND_STALE,
                     user_id=user_id,
                     shift_id=shift.pk,
-                    message=f"{names[user_id]}'s Outlook busy data is stale, so they may be busy: {state.reason}",
+                    message=f"{names[user_id]}'s {where} busy data is stale, so they may be busy: {state.reason}",
                 )
             )
     return found

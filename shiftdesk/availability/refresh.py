@@ -1,4 +1,4 @@
-"""The free/busy refresh step: read users' busy times from Outlook and store them, or say why not.
+"""The free/busy refresh step: read users' busy times from Outlook or Google Calendar and store them, or say why not.
 
 `refresh_busy_for_users(user_ids)` is the step (style.md habit 6) the worker runs for everyone due, and
 `refresh_busy_for_user(user_id)` ("Refresh now") is the same step for one user. Idempotent and safe to run
@@ -15,7 +15,9 @@ concurrently. In order:
    per mailbox, a short Retry-After waited out for that mailbox only). Tokens are got a window ahead of
    the reads under way, in this thread while MSAL has them cached; a token MSAL must refresh, and a
    Password Authentication (EWS) read (exchange/freebusy.py, the same BusyEvent), wait on a server, so with
-   `threads` > 1 they go to that many threads of their own.
+   `threads` > 1 they go to that many threads of their own. A Google user is read the same way as an EWS
+   user (a blocking call, in a starter thread when there are threads): google.calendar_api.busy_times, one
+   freebusy.query on the Calendar to Check Free/Busy Status (see _read_google for what Google tells).
 4. Store results as they arrive, STORE_EVERY users per transaction: re-read the states still held (the
    privacy choice may have changed meanwhile; a user whose claim ran out is left to whoever holds it now),
    delete their old intervals in one statement, insert the new ones in one statement, and record the
@@ -55,8 +57,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from shiftdesk.availability.busy import GOOGLE, calendar_word
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+from shiftdesk.google import calendar_api
+from shiftdesk.google import errors as google_errors
+from shiftdesk.google import oauth as google_oauth
 from shiftdesk.lib.http import async_graph_client, ssl_context
 from shiftdesk.microsoft import freebusy
 from shiftdesk.microsoft.auth import acquire_access_token, without_access_tokens
@@ -218,7 +224,7 @@ class _Run:
             return
         self.tz = Site.load().tzinfo
         self.start, self.end = horizon(self.now, self.tz, self.settings)
-        if any(c.provider != CalendarConnection.Provider.EXCHANGE for c in to_read):
+        if any(c.provider == CalendarConnection.Provider.MICROSOFT for c in to_read):
             self.azure = AzureADSettings.load()
 
         tls = ssl_context()  # one for all the clients: each would load the CA bundle again
@@ -273,6 +279,10 @@ class _Run:
                         hand_over()  # an EWS read takes a while: let the Graph reads already due go first
                         inbox.put((conn.user_id, self._read_exchange(conn)))
                         continue
+                    if conn.provider == GOOGLE:
+                        hand_over()  # a blocking Google read, as for EWS
+                        inbox.put((conn.user_id, self._read_google(conn)))
+                        continue
                     try:
                         ready.append((conn.user_id, self._graph_read(conn)))
                     except MicrosoftError as error:
@@ -297,7 +307,7 @@ class _Run:
             MSAL has in its cache (no network call). A token refresh and an EWS read wait on a server: a
             starter thread's job."""
             return threads <= 1 or (
-                conn.provider != CalendarConnection.Provider.EXCHANGE
+                conn.provider == CalendarConnection.Provider.MICROSOFT
                 and freebusy.has_cached_access_token(conn.credentials, time.time())
             )
 
@@ -399,6 +409,71 @@ class _Run:
                     "to Check Free/Busy Status in Manage Account > Calendar Sync."
                 )
             return Outcome.stale(f"Exchange could not be read: {error}", retry_after=error.retry_after)
+
+    def _read_google(self, conn: CalendarConnection) -> Outcome:
+        """A Google user's read: freebusy.query on the Calendar to Check Free/Busy Status over the horizon.
+
+        Google's free/busy answers merged busy intervals only: no subject, no show-as (Outlook's tentative,
+        oof, workingElsewhere have no counterpart; events marked "Free"/transparent and cancelled ones are
+        simply not busy), no event ids. So every interval is stored as show_as "busy" with no subject, and
+        ShiftDesk's own shift events cannot be skipped by id or link property as on Outlook: when they sit in
+        this calendar (the same calendar chosen for sync), their shifts' times are cut out of the busy
+        intervals instead (_without_own_shifts). A 401 (access token revoked or expired early) is retried once
+        with a refreshed token; a dead grant marks the connection (oauth.access_token) and keeps the old data
+        as stale."""
+        try:
+            try:
+                busy = calendar_api.busy_times(
+                    google_oauth.access_token(conn), conn.freebusy_calendar_id, self.start, self.end
+                )
+            except google_errors.GoogleError as error:
+                if error.status != 401:
+                    raise
+                busy = calendar_api.busy_times(
+                    google_oauth.access_token(conn, force_refresh=True),
+                    conn.freebusy_calendar_id,
+                    self.start,
+                    self.end,
+                )
+        except (google_errors.ReauthorizationRequired, google_errors.IntegrationDisabled) as error:
+            return Outcome.stale(str(error))
+        except google_errors.GoogleUnavailable as error:
+            return Outcome.stale(f"Google Calendar could not be read: {error}")
+        except google_errors.GoogleError as error:
+            if error.code == "notFound" or error.status == 404:
+                name = conn.freebusy_calendar_name or "chosen for free/busy"
+                return Outcome.error(
+                    f"The calendar “{name}” no longer exists in Google Calendar or is no longer shared with you. "
+                    "Choose another Calendar to Check Free/Busy Status in Manage Account > Calendar Sync."
+                )
+            log.info(
+                "free/busy refresh of user %s: Google refused: %s", conn.user_id, error.code or error.status
+            )
+            return Outcome.stale(f"Google Calendar refused to show the calendar ({error}).")
+        intervals = [(b.start, b.end) for b in busy]
+        intervals = _without_own_shifts(intervals, self._own_shift_times(conn))
+        return Outcome.ok([
+            freebusy.BusyEvent(
+                id=f"freebusy:{start.isoformat()}",  # Google gives no event id: the interval's start stands in
+                start=start, end=end, show_as="busy", subject="", is_all_day=False, is_private=True,
+                link_value="",
+            )
+            for start, end in intervals
+        ])  # fmt: skip
+
+    def _own_shift_times(self, conn: CalendarConnection) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The shifts whose events ShiftDesk keeps in the user's Calendar to Check Free/Busy Status (when it is
+        also the sync calendar): Google counts them busy, ShiftDesk must not."""
+        prefix = conn.freebusy_calendar_id + "/"  # Google remote ids are "<calendar id>/<event id>"
+        return [
+            (start, end)
+            for start, end, remote in EventLink.objects.filter(
+                connection=conn, shift__isnull=False, deleted_in_outlook=False
+            )
+            .exclude(remote_event_id="")
+            .values_list("shift__start", "shift__end", "remote_event_id")
+            if remote.startswith(prefix)
+        ]
 
     # --- 4. store ---------------------------------------------------------------------------------------
     def store_safely(self, outcomes: list[tuple[int, Outcome]]) -> None:
@@ -543,13 +618,37 @@ def _deliver(inbox: _Inbox, user_id: int, future: concurrent.futures.Future) -> 
     inbox.put((user_id, future))
 
 
+def _without_own_shifts(
+    busy: list[tuple[dt.datetime, dt.datetime]], own: list[tuple[dt.datetime, dt.datetime]]
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Google's busy intervals minus the times of ShiftDesk's own shift events. Only the user's own shift
+    times are cut out: a meeting overlapping one of their shifts is then hidden only while that shift runs,
+    where the overlapping-shift conflict already warns for any other shift."""
+    result = []
+    for start, end in busy:
+        pieces = [(start, end)]
+        for o_start, o_end in own:
+            cut = []
+            for a, b in pieces:
+                if o_end <= a or b <= o_start:
+                    cut.append((a, b))
+                    continue
+                if a < o_start:
+                    cut.append((a, o_start))
+                if o_end < b:
+                    cut.append((o_end, b))
+            pieces = cut
+        result.extend(pieces)
+    return result
+
+
 def _without_outlook(conn: CalendarConnection | None) -> Outcome | None:
     """The outcome when the connection alone decides it (no network call), else None."""
     if conn is None:
         return Outcome(Status.OK, forget=True)  # Outlook says nothing about this user any more: keep nothing
     if conn.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION:
         return Outcome.stale(
-            "the Outlook connection needs reauthorization"
+            f"the {calendar_word(conn.provider)} connection needs reauthorization"
             + (f" ({conn.last_error})" if conn.last_error else ".")
         )
     if not conn.freebusy_calendar_id:

@@ -1,9 +1,9 @@
-"""The week grid's "Outlook busy times" section: each rostered staff member's busy times, shaded per day,
+"""The week grid's "Outlook busy times" (or "Google Calendar busy times") section: each rostered staff member's busy times, shaded per day,
 and the "Auto-assign open slots" button. Both are shown to the schedule's managers only (hooks.py): staff
 let "the admins who schedule" them see their busy times, not their colleagues.
 
 Registered into scheduling's grid sections (hooks.py). Reads the whole roster's week in three queries
-(free/busy states, the settings row, the busy intervals), plus the site row, whatever the roster size: the
+(free/busy states, the settings row, the busy intervals, the connections' providers), plus the site row, whatever the roster size: the
 grid's query count stays constant. A person whose busy data is stale or missing is labelled so, never
 shown as simply free.
 """
@@ -17,7 +17,7 @@ from collections import defaultdict
 from django.templatetags.static import static
 from django.urls import reverse
 
-from shiftdesk.availability.busy import Busy, busy_by_user, states_by_user
+from shiftdesk.availability.busy import Busy, busy_by_user, calendar_words, states_by_user
 from shiftdesk.availability.models import AvailabilitySettings, FreeBusyState
 from shiftdesk.scheduling.grid import WeekGrid
 from shiftdesk.scheduling.models import Site, localize
@@ -27,16 +27,22 @@ def _clock(t: dt.datetime) -> str:
     return t.strftime("%-I:%M %p").replace(":00 ", " ")
 
 
-def _note(state: FreeBusyState | None) -> str:
+def _note(state: FreeBusyState | None, where: str = "Outlook") -> str:
+    """`where`: the user's calendar in words ("Outlook" or "Google Calendar", busy.calendar_word)."""
     if state is None:
-        return "no Outlook calendar connected"
+        return "no calendar connected"
     if state.status == FreeBusyState.Status.STALE:
-        return "busy data is stale: " + (state.reason or "Outlook could not be read")
+        return "busy data is stale: " + (state.reason or f"{where} could not be read")
     if state.status == FreeBusyState.Status.ERROR:
         return "busy times unavailable: " + state.reason
     if state.last_refreshed_at is None:
-        return "busy times not read from Outlook yet"
+        return f"busy times not read from {where} yet"
     return ""
+
+
+def _title(words: set[str]) -> str:
+    """ "Outlook busy times", "Google Calendar busy times", or both when the roster has both."""
+    return " and ".join(sorted(words, key=lambda w: w != "Outlook") or ["Outlook"]) + " busy times"
 
 
 def auto_assign_button(grid: WeekGrid) -> str:
@@ -60,17 +66,18 @@ def busy_section(grid: WeekGrid) -> str:
     settings = AvailabilitySettings.load()
     midnights = [localize(dt.datetime.combine(d, dt.time()), tz) for d in [*grid.days, grid.next_week]]
     found = busy_by_user(ids, midnights[0], midnights[-1], settings)
+    words = calendar_words(ids)
     out = [
         f'<link rel="stylesheet" href="{html.escape(static("availability/availability.css"))}">',
         '<section class="busy-times" aria-labelledby="busy-times-title">',
-        '<h2 id="busy-times-title">Outlook busy times</h2>',
+        f'<h2 id="busy-times-title">{html.escape(_title(set(words.values())))}</h2>',
         '<div class="grid-wrap"><table class="grid busy-grid"><thead><tr><th scope="col">Staff</th>',
     ]
     out += [f'<th scope="col">{html.escape(d.strftime("%a %-m/%-d"))}</th>' for d in grid.days]
     out.append("</tr></thead><tbody>")
     for person in grid.roster:
         state = states.get(person.id)
-        note = _note(state)
+        note = _note(state, words.get(person.id, "Outlook"))
         stale = state is not None and state.status == FreeBusyState.Status.STALE
         out.append('<tr class="stale">' if stale else "<tr>")
         out.append(f'<th scope="row">{person.html_name}')
