@@ -25,6 +25,7 @@ header a{color:#fff}nav{margin-top:6px}.cal{margin-right:10px;padding:2px 8px;bo
 color:#fff;text-decoration:none;border-left:4px solid rgba(0,0,0,.25)}.ev.free,.ev.tentative{color:#242424}
 .allday{font-size:12px;padding:2px 4px;margin:1px;border-radius:4px;background:#c7e0f4;display:block}
 form.event label{display:block;margin:6px 0}details,h1,h2,ul,form{margin:10px 20px}.danger{color:#a4262c}
+form.inline{display:inline;margin:0 0 0 8px}
 """
 
 

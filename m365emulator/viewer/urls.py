@@ -1,5 +1,8 @@
 """The Outlook viewer's routes: pick a mailbox, a calendar and a week; add, edit and delete events as the user
-(through the same Mailbox methods Graph uses, so ShiftDesk sees those changes like real Outlook edits)."""
+(through the same Mailbox methods Graph uses, so ShiftDesk sees those changes like real Outlook edits); share
+the calendar with another person of the organization (can view / can edit) and withdraw the share, as the
+owner does in Outlook (concepts/outlook-share-or-delegate-calendar.md) — the same state the control API's
+`.../calendars/{id}/shares/{recipient}` changes."""
 
 from __future__ import annotations
 
@@ -77,12 +80,77 @@ async def week(request: Request) -> Response:
         for d, label in ((-7, "&larr; Previous week"), (7, "Next week &rarr;"))
     )
     form = _event_form(f"{base}/events", cal.id, monday, None, zone, calendars)
+    sharing = _sharing(request, box, cal, monday)
     body = (
         f"<header><h1>{E(box.display_name)}</h1><small>{E(box.address)} &middot; {E(box.time_zone)}</small>"
-        f"<nav class=cals>{picker}</nav><nav class=weeks>Week of {monday.isoformat()} {nav}</nav></header>"
-        f"<main>{week_grid(monday, entries)}<details><summary>New event</summary>{form}</details></main>"
+        f"<nav class=cals aria-label=Calendars>{picker}</nav>"
+        f"<nav class=weeks aria-label=Weeks>Week of {monday.isoformat()} {nav}</nav></header>"
+        f"<main>{week_grid(monday, entries)}<details><summary>New event</summary>{form}</details>"
+        f"{sharing}</main>"
     )
     return HTMLResponse(page(f"{box.display_name} - Outlook", body))
+
+
+def _sharing(request: Request, box: Mailbox, cal: Any, monday: date) -> str:
+    """The Share panel of the calendar shown: who it is shared with (and a Withdraw button each), and a form
+    to share it with another person of the organization, "Can view" (read) or "Can edit" (write)."""
+    directory = _state(request).directory
+    action = f"/outlook/{E(box.address)}/calendars/{E(cal.id)}/shares"
+    week = f'<input type="hidden" name="week" value="{monday.isoformat()}">'
+    rows = []
+    for oid, role in sorted(cal.shares.items()):
+        who = directory.users.get(oid)
+        address = who.user_principal_name if who else oid
+        label = f"{E(who.display_name) if who else ''} {E(address)}: {'can edit' if role == 'write' else 'can view'}"
+        rows.append(
+            f'<li>{label} <form method="post" action="{action}/withdraw" class=inline>{week}'
+            f'<input type="hidden" name="recipient" value="{E(address)}">'
+            f'<button type="submit" class=danger>Withdraw share with {E(address)}</button></form></li>'
+        )
+    shared = f"<ul class=shares>{''.join(rows)}</ul>" if rows else "<p>Not shared with anyone.</p>"
+    return (
+        f"<details class=share><summary>Share “{E(cal.name)}”</summary>"
+        f'<section aria-label="Sharing of {E(cal.name)}"><h2>Sharing</h2>{shared}'
+        f'<form method="post" action="{action}" class=event>{week}'
+        f'<label>Share with (email address) <input type="email" name="recipient" required></label>'
+        f'<label>Permission <select name="role"><option value="read">Can view</option>'
+        f'<option value="write" selected>Can edit</option></select></label>'
+        f"<button type=submit>Share</button></form></section></details>"
+    )
+
+
+async def share(request: Request) -> Response:
+    """The owner shares the calendar (POST .../shares) or withdraws a share (POST .../shares/withdraw)."""
+    box = _mailbox(request)
+    if box is None or not _same_origin(request):
+        return HTMLResponse(page("Refused", "<h1>Refused</h1>"), 404 if box is None else 403)
+    state = _state(request)
+    form = await request.form()
+    key = str(form.get("recipient") or "").strip()
+    withdraw = request.url.path.endswith("/withdraw")
+    with box.graph.lock:
+        cal = box.calendars.get(request.path_params["calendar_id"])
+        if cal is None:
+            return HTMLResponse(page("Not found", "<h1>No such calendar</h1>"), 404)
+        who = state.directory.users.get(key) or state.directory.user_by_login(key)
+        owner = state.directory.users.get(box.oid)
+        problem = ""
+        if who is None or who.oid == box.oid:
+            problem = f"There is no other person “{key}” in the organization."
+        elif owner is not None and who.tenant_id != owner.tenant_id:
+            problem = "Calendars are shared with people of the same organization only."
+        role = str(form.get("role") or "")
+        if not problem and not withdraw and role not in ("read", "write"):
+            problem = "Choose Can view or Can edit."
+        if problem:
+            return HTMLResponse(page("Could not share", f"<h1>Could not share</h1><p>{E(problem)}</p>"), 400)
+        if withdraw:
+            cal.shares.pop(who.oid, None)
+        else:
+            state.graph.ensure_mailbox(who)  # the recipient's calendar list shows it from now on
+            cal.shares[who.oid] = role
+    query = urlencode({"calendar": cal.id, "week": str(form.get("week") or "")})
+    return RedirectResponse(f"/outlook/{box.address}?{query}", status_code=303)
 
 
 def _entry(box: Mailbox, item: Event | Occurrence, zone: Any) -> dict:
@@ -205,4 +273,6 @@ routes = [
     Route("/{user}/events", create, methods=["POST"]),
     Route("/{user}/events/{event_id}", edit, methods=["GET", "POST"]),
     Route("/{user}/events/{event_id}/delete", delete, methods=["POST"]),
+    Route("/{user}/calendars/{calendar_id}/shares", share, methods=["POST"]),
+    Route("/{user}/calendars/{calendar_id}/shares/withdraw", share, methods=["POST"]),
 ]

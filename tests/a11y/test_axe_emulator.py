@@ -133,4 +133,17 @@ def test_sign_in_consent_and_outlook_viewer_pass_axe(emulator_server, world, bro
     page.get_by_role("button", name="Save").click()
     page.get_by_role("link", name=re.compile("Dentist")).first.click()
     check(page, "Outlook viewer: edit event", failures)
+
+    # The owner's Share panel (issue 13): the form, then the share listed with its Withdraw button.
+    page.goto(emulator_server.base_url + "/outlook/megan@contoso.onmicrosoft.com")
+    page.locator("summary", has_text="Share").click()
+    check(page, "Outlook viewer: share form", failures)
+    page.get_by_label("Share with (email address)").fill("adele@contoso.onmicrosoft.com")
+    page.get_by_label("Permission").select_option(label="Can edit")
+    page.get_by_role("button", name="Share", exact=True).click()
+    page.locator("summary", has_text="Share").click()
+    expect(
+        page.get_by_role("button", name="Withdraw share with adele@contoso.onmicrosoft.com")
+    ).to_be_visible()
+    check(page, "Outlook viewer: calendar shared", failures)
     assert not failures, "\n\n".join(failures)
