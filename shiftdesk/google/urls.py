@@ -11,4 +11,6 @@ urlpatterns = [
     path("account/calendar-sync/google/remove/", views.remove_authorization, name="google_remove"),
     # The Redirect URL registered in Google Cloud: keep this path stable, admins have registered it.
     path("google/oauth2/callback/", views.callback, name="google_callback"),
+    # Where Google posts Calendar push notifications (events.watch channels, push.py).
+    path("google/push/", views.push_notification, name="google_push"),
 ]

@@ -10,12 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from shiftdesk.accounts.permissions import system_admin_required
 from shiftdesk.calendarsync import actions as sync_actions
 from shiftdesk.calendarsync.calendar_choice import save_calendar_choice
-from shiftdesk.google import oauth
+from shiftdesk.google import oauth, push
 from shiftdesk.google.actions import do_save_google_settings
 from shiftdesk.google.boxes import get_google_connection_for_user, user_calendars
 from shiftdesk.google.errors import GoogleError, GoogleUnavailable
@@ -143,6 +144,7 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
     form = RemoveAuthorizationForm(request.POST)
     delete_future = form.is_valid() and form.cleaned_data["delete_future_events"]
     tokens_holder = connection  # its in-memory copy keeps the (decrypted) tokens after the row is gone
+    push.stop_connection_channels(connection)  # channels.stop while the token still works (best-effort)
     sync_actions.do_disconnect_calendar(connection, delete_future_events=delete_future)
     if delete_future:
         messages.success(
@@ -165,3 +167,14 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
         ),
     )
     return redirect("calendar_sync")
+
+
+@csrf_exempt
+@require_POST
+def push_notification(request: HttpRequest) -> HttpResponse:
+    """The address Google posts Calendar push notifications to (push.py watches it). Public: Google cannot log
+    in or send a CSRF token. Nothing is trusted but a live channel id of ours with its token (checked in
+    push.accept_push); the body is empty and ignored. The answer comes at once, with no call to Google:
+    200 whatever the outcome, so nothing can learn which channel ids exist."""
+    push.accept_push(request.headers)
+    return HttpResponse(status=200)

@@ -27,6 +27,7 @@ from shiftdesk.availability.refresh import (
     enroll_connected_users,
     refresh_busy_for_users,
 )
+from shiftdesk.google.push import Sweeper as GoogleSweeper
 from shiftdesk.ops import heartbeat
 
 
@@ -83,6 +84,7 @@ class Command(BaseCommand):
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: stop.set())
         sweeper = Sweeper()  # Outlook change notifications (availability/notifications.py)
+        google_sweeper = GoogleSweeper()  # Google push channels (google/push.py)
         if not once:
             quiet_heap()
         while True:
@@ -98,6 +100,7 @@ class Command(BaseCommand):
             if once or stop.is_set():
                 return
             sweeper.tick()  # notified users due now; subscriptions created/renewed once a minute
+            google_sweeper.tick()  # the same for Google's events.watch channels
             if attempted:
                 quiet_heap()
             else:
