@@ -54,6 +54,29 @@ def fast_password_hasher(request):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def emulator_server(tmp_path_factory):
+    """The one real HTTPS Microsoft 365 emulator of the test session (of each xdist worker), shared by every
+    folder: each folder's `emulator` fixture empties it (reset) and points ShiftDesk at it for its test."""
+    from m365emulator.testing import EmulatorServer
+
+    class SessionEmulator(EmulatorServer):
+        def reset(self) -> None:
+            """The world emptied, and the EWS switches a test may flip (which /reset leaves) back to defaults:
+            one folder's test that turns EWS off must not leave it off for another folder's."""
+            from dataclasses import fields
+
+            from m365emulator.ews.store import EwsSettings, ews_settings
+
+            super().reset()
+            switches, defaults = ews_settings(self.state), EwsSettings()
+            for f in fields(EwsSettings):
+                setattr(switches, f.name, getattr(defaults, f.name))
+
+    with SessionEmulator(state_dir=tmp_path_factory.mktemp("m365emulator")) as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def exchange_may_reach_the_emulator(request):
     """The emulator's EWS listens on 127.0.0.1, a loopback address Password Authentication refuses unless the

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from m365emulator.testing import STANDARD_SECRET, EmulatorServer, standard_world
+from m365emulator.testing import STANDARD_SECRET, standard_world
 from m365emulator.tls import ensure_tls
 from tests.browser.fixtures import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD
@@ -28,10 +28,10 @@ def spki_sha256(cert_pem: bytes) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
-@pytest.fixture(scope="session")
-def emulator_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator-browser")) as server:
-        yield server
+# The session emulator is tests/conftest.py's `emulator_server` fixture (one per test process). This name is
+# kept, as a plain value, for modules that import it from here: a fixture imported into another module would
+# be a second session fixture (a second emulator).
+emulator_server = None
 
 
 @pytest.fixture(scope="session")

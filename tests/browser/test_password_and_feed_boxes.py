@@ -8,15 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from m365emulator.testing import EmulatorServer
-
 UPN, PW = "bob@contoso.onmicrosoft.com", "Bob-ews-pw1"
 
 
-@pytest.fixture(scope="module")
-def ews_emulator(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator-browser-ews")) as server:
-        yield server
+@pytest.fixture
+def ews_emulator(emulator_server):
+    return emulator_server  # the session's emulator (tests/conftest.py)
 
 
 @pytest.fixture

@@ -13,17 +13,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from m365emulator.testing import STANDARD_SECRET, EmulatorServer, redirect_params, sign_in
+from m365emulator.testing import STANDARD_SECRET, redirect_params, sign_in
 from tests.conftest import PASSWORD
 
 TENANT = "contoso.onmicrosoft.com"
 STAFF_PASSWORD = "Staff-pw1"
 
 
-@pytest.fixture(scope="session")
-def emulator_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator-sync")) as server:
-        yield server
+# The session emulator is tests/conftest.py's `emulator_server` fixture (one per test process). This name is
+# kept, as a plain value, for modules that import it from here: a fixture imported into another module would
+# be a second session fixture (a second emulator).
+emulator_server = None
 
 
 @pytest.fixture

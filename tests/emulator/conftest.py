@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from m365emulator.testing import EmulatorServer
-
-
-@pytest.fixture(scope="session")
-def emulator_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator")) as server:
-        yield server
+# The session emulator is tests/conftest.py's `emulator_server` fixture (one per test process). This name is
+# kept, as a plain value, for modules that import it from here: a fixture imported into another module would
+# be a second session fixture (a second emulator).
+emulator_server = None
 
 
 @pytest.fixture

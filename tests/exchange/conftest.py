@@ -6,17 +6,16 @@ from __future__ import annotations
 import pytest
 
 from m365emulator.ews.store import ews_settings
-from m365emulator.testing import EmulatorServer
 
 TENANT = "contoso.onmicrosoft.com"
 BOB_UPN, BOB_PW = "bob@" + TENANT, "Bob-ews-pw1"
 CHARLIE_UPN, CHARLIE_PW = "charlie@" + TENANT, "Charlie-ews-pw1"
 
 
-@pytest.fixture(scope="session")
-def emulator_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator-ews")) as server:
-        yield server
+# The session emulator is tests/conftest.py's `emulator_server` fixture (one per test process). This name is
+# kept, as a plain value, for modules that import it from here: a fixture imported into another module would
+# be a second session fixture (a second emulator).
+emulator_server = None
 
 
 @pytest.fixture

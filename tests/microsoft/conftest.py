@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from m365emulator.testing import STANDARD_SECRET, EmulatorServer, redirect_params, sign_in, standard_world
+from m365emulator.testing import STANDARD_SECRET, redirect_params, sign_in, standard_world
 
 REDIRECT_URL = "http://127.0.0.1:8000/microsoft/oauth2/callback/"
 SECRET = STANDARD_SECRET
@@ -13,10 +13,10 @@ MEGAN = ("megan@contoso.onmicrosoft.com", "Megan-pw1")
 PAT = ("pat@outlook.com", "Pat-pw1")
 
 
-@pytest.fixture(scope="session")
-def emulator_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("m365emulator")) as server:
-        yield server
+# The session emulator is tests/conftest.py's `emulator_server` fixture (one per test process). This name is
+# kept, as a plain value, for modules that import it from here: a fixture imported into another module would
+# be a second session fixture (a second emulator).
+emulator_server = None
 
 
 @pytest.fixture
