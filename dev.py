@@ -125,7 +125,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     db = env.get("DATABASE_URL", "sqlite (default)")
     log(f"running the test suite on {db.split('@')[-1]}")
     run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "tests", "bench", "dev.py")
-    run(PY, "-m", "mypy", "shiftdesk/calendarsync", "shiftdesk/microsoft")  # config: pyproject.toml [tool.mypy]
+    run(
+        PY, "-m", "mypy", "shiftdesk/calendarsync", "shiftdesk/microsoft"
+    )  # config: pyproject.toml [tool.mypy]
     # Two pytest processes: Playwright's sync API leaves an event loop on the main thread, which breaks the
     # asyncio.run() of later tests (msgraph-sdk, the emulator's concurrency tests), so browser tests go last,
     # alone. Each writes a JUnit report; the closing line adds both up.
@@ -207,7 +209,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     emulator_dir = VAR / "emulator"
     emulator_url = f"https://localhost:{EMULATOR_PORT}"
-    web_url = f"http://127.0.0.1:{WEB_PORT}"
+    # localhost, not 127.0.0.1: Google accepts an http Redirect URL only on localhost (https elsewhere), and
+    # the emulator's Cloud console applies the same rule; Microsoft's side accepts either.
+    web_url = f"http://localhost:{WEB_PORT}"
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -276,6 +280,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             *(["--preregister"] if args.preregister else []),
             env=env,
         )
+        run(
+            PY,
+            "manage.py",
+            "seed_demo_google",
+            "--emulator",
+            emulator_url,
+            *(["--preregister"] if args.preregister else []),
+            env=env,
+        )
 
         log("starting the sync worker, the free/busy refresher and the web server")
         children.append(subprocess.Popen([str(PY), "manage.py", "syncworker"], cwd=ROOT, env=env))
@@ -315,7 +328,15 @@ DEMO_BANNER = """
    Its certificate comes from a local CA: {ca}
    (your browser will warn once: trust that file, or accept the warning for this local address)
 
- Follow the FAQ: Admin > Integrations shows the Redirect URL to register in the portal.
+ Google emulator           {emulator}/google/   (same process and certificate)
+   Cloud console           {emulator}/google/console/   (project, consent screen, OAuth client)
+     Google admin          {google_admin_email} / {google_password}
+   Google Calendar viewer  {emulator}/google/calendar/view/
+   Google accounts         every demo staff member's ShiftDesk email, password {google_password}
+                           e.g. {staff_email} / {google_password}
+
+ Follow the FAQ: Admin > Integrations shows the Redirect URL to register in the portal (Outlook) or
+ the Cloud console (Google: docs/google-setup.md).
 ================================================================================================
 """
 
@@ -329,7 +350,8 @@ def main() -> int:
     demo.add_argument(
         "--preregister",
         action="store_true",
-        help="register the app in the emulator and fill in Admin > Integrations for you",
+        help="register the app (Microsoft) and the OAuth client (Google) in the emulator and fill in Admin > "
+        "Integrations for you",
     )
     test = sub.add_parser(
         "test", help="install everything and run the whole test suite; other arguments go to pytest"
