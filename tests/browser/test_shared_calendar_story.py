@@ -1,0 +1,180 @@
+"""Issue 13's "Done means" for shared calendars, walked in Chromium: the admin asks for
+Calendars.ReadWrite.Shared in Admin > Integrations; Adele shares her "Desk shifts" calendar with Megan in the
+emulator's Outlook viewer (Share, Can edit); Bob authorizes as Megan and picks "Desk shifts" in Manage Account >
+Calendar Sync as the Calendar to Sync shifts with; a shift assigned to him appears in Adele's "Desk shifts";
+Adele withdraws the share in the viewer; Bob's Sync Status and the admin's Integration Status then say who no
+longer shares which calendar, and the worker sends nothing more.
+
+Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import oauth_support
+from tests.browser.oauth_support import log_in, microsoft_sign_in, set_up_outlook
+
+emulator_server = oauth_support.emulator_server
+oauth_chromium = oauth_support.oauth_chromium
+emulator = oauth_support.emulator
+new_page = oauth_support.new_page
+
+MEGAN = ("megan@contoso.onmicrosoft.com", "Megan-pw1")
+ADELE = "adele@contoso.onmicrosoft.com"
+MESSAGE = f"{ADELE} no longer shares the calendar “Desk shifts” with you, or shares it read-only."
+
+
+def screenshot(page, name: str) -> None:
+    folder = os.environ.get("SHIFTDESK_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"shared-calendar-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def reference(transactional_db, bob):
+    """The Reference schedule with Bob on its roster and two shifts in the days ahead."""
+    from django.utils import timezone
+
+    from shiftdesk.scheduling.models import Position, Schedule, Shift, Site
+
+    Site.load()
+    schedule = Schedule.objects.create(name="Reference")
+    schedule.staff.add(bob)
+    desk = Position.objects.create(name="Reference Desk")
+    start = (timezone.now() + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    return [
+        Shift.objects.create(
+            schedule=schedule,
+            position=desk,
+            location="2nd floor",
+            start=start + dt.timedelta(days=d),
+            end=start + dt.timedelta(days=d, hours=3),
+            staff_needed=1,
+        )  # fmt: skip
+        for d in range(2)
+    ]
+
+
+def graph_request_count(emulator) -> int:
+    rows = emulator.control.get("/graph/requests", params={"limit": 100000}).json()
+    rows = rows.get("value", rows) if isinstance(rows, dict) else rows
+    return len([r for r in rows if r.get("path", "").startswith("/v1.0")])
+
+
+def open_share_panel(viewer, emulator, calendar_id: str) -> None:
+    viewer.goto(f"{emulator.base_url}/outlook/{ADELE}?calendar={calendar_id}")
+    viewer.locator("summary", has_text="Share “Desk shifts”").click()
+
+
+def run_worker() -> None:
+    """One pass of `manage.py syncworker`, on a thread of its own: Playwright's sync API holds an event loop
+    on this thread, and the engine runs its own."""
+    import threading
+
+    from django.db import connection
+
+    from shiftdesk.calendarsync.worker import Worker
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            Worker(concurrency=1, worker_id="story").run(once=True)
+        except BaseException as error:  # noqa: BLE001 - re-raised on the test's thread
+            failures.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the worker pass did not finish"
+    assert not failures, failures
+
+
+def test_a_shared_calendar_from_sharing_to_withdrawal(new_page, live_server, emulator, reference, alice, bob):
+    from shiftdesk.calendarsync.models import CalendarConnection
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    first, second = reference
+    set_up_outlook(emulator, live_server, alice)
+
+    # The admin asks users for Calendars.ReadWrite.Shared too.
+    admin = log_in(new_page(), live_server, alice)
+    admin.goto(live_server.url + "/admin/integrations/")
+    azure_box = admin.locator("#azure-ad-oauth2")
+    azure_box.get_by_label("Also request Calendars.ReadWrite.Shared").check()
+    azure_box.get_by_role("button", name="Save Settings").click()
+    expect(
+        admin.locator("#azure-ad-oauth2").get_by_label("Also request Calendars.ReadWrite.Shared")
+    ).to_be_checked()
+    from shiftdesk.microsoft.models import AzureADSettings
+
+    assert AzureADSettings.load().request_shared_calendars, admin.inner_text("main")[:2000]
+
+    # Adele shares "Desk shifts" with Megan in Outlook, with edit rights.
+    desk = emulator.control.post(f"/graph/mailboxes/{ADELE}/calendars", json={"name": "Desk shifts"}).json()[
+        "id"
+    ]
+    viewer = new_page()
+    open_share_panel(viewer, emulator, desk)
+    viewer.get_by_label("Share with (email address)").fill(MEGAN[0])
+    viewer.get_by_label("Permission").select_option(label="Can edit")
+    viewer.get_by_role("button", name="Share", exact=True).click()
+    viewer.locator("summary", has_text="Share “Desk shifts”").click()
+    expect(viewer.locator("ul.shares")).to_contain_text(f"{MEGAN[0]}: can edit")
+    screenshot(viewer, "1-shared-in-outlook")
+
+    # Bob authorizes as Megan and picks the shared calendar.
+    user = log_in(new_page(), live_server, bob)
+    user.goto(live_server.url + "/account/calendar-sync/")
+    user.locator("#oauth2-authorization").get_by_role(
+        "button", name="Authorize with Microsoft Account"
+    ).click()
+    microsoft_sign_in(user, *MEGAN)
+    user.get_by_role("button", name="Accept").click()
+    user.wait_for_url(live_server.url + "/account/calendar-sync/")
+    box = user.locator("#oauth2-authorization")
+    box.get_by_label("Calendar to Sync shifts with").select_option(
+        label="Desk shifts (shared by Adele Vance)"
+    )
+    box.get_by_label("Calendar to Check Free/Busy Status").select_option(label="Calendar")
+    box.get_by_role("button", name="Save Calendars").click()
+    expect(user.get_by_role("status").first).to_contain_text("your shifts will be synced with “Desk shifts”")
+    screenshot(user, "2-chosen")
+    connection = CalendarConnection.objects.get(user=bob)
+    assert (connection.sync_calendar_id, connection.sync_calendar_owner.lower()) == (desk, ADELE)
+
+    # A shift assigned to Bob appears in Adele's "Desk shifts".
+    do_assign_staff(first, bob, by=alice)
+    run_worker()
+    viewer.goto(f"{emulator.base_url}/outlook/{ADELE}?calendar={desk}&week={first.start.date().isoformat()}")
+    expect(viewer.locator("a.ev", has_text="Reference Desk")).to_have_count(1)
+    screenshot(viewer, "3-shift-in-desk-shifts")
+
+    # Adele withdraws the share; the next change stops Bob's connection, in words, with no retry loop.
+    open_share_panel(viewer, emulator, desk)
+    viewer.get_by_role("button", name=f"Withdraw share with {MEGAN[0]}").click()
+    viewer.locator("summary", has_text="Share “Desk shifts”").click()
+    expect(viewer.get_by_text("Not shared with anyone.")).to_be_visible()
+    do_assign_staff(second, bob, by=alice)
+    run_worker()
+    assert CalendarConnection.objects.get(user=bob).status == CalendarConnection.Status.ERROR
+    sent = graph_request_count(emulator)
+    for _ in range(3):
+        run_worker()
+    assert graph_request_count(emulator) == sent, "a stopped connection sends nothing"
+
+    user.reload()
+    expect(user.locator("#calendar-sync-status")).to_contain_text(MESSAGE)
+    screenshot(user, "4-sync-status")
+    admin.goto(live_server.url + "/admin/accounts/integration-status/")
+    expect(admin.locator("main")).to_contain_text(MESSAGE)
+    screenshot(admin, "5-integration-status")
