@@ -174,6 +174,9 @@ def test_a_shared_calendar_from_sharing_to_withdrawal(new_page, live_server, emu
 
     user.reload()
     expect(user.locator("#calendar-sync-status")).to_contain_text(MESSAGE)
+    expect(user.locator("#oauth2-authorization").get_by_role("alert")).to_contain_text(
+        f"{ADELE} no longer shares the calendar “Desk shifts” with you. Choose another and press Save Calendars."
+    )
     screenshot(user, "4-sync-status")
     admin.goto(live_server.url + "/admin/accounts/integration-status/")
     expect(admin.locator("main")).to_contain_text(MESSAGE)
