@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from shiftdesk.availability.busy import calendar_word
 from shiftdesk.availability.forms import AvailabilitySettingsForm, ShowSubjectsForm
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
 from shiftdesk.availability.notifications import notification_summary
@@ -58,6 +59,8 @@ def freebusy_box(request: HttpRequest) -> dict:
     status_text, problem = _status(connection, state)
     return {
         "outlook": outlook,
+        # "Google Calendar" for a Google connection (its title and the note that Google gives no subjects).
+        "where": calendar_word(connection.provider) if connection else "Outlook",
         "connection": connection,
         "state": state,
         "status_text": status_text,

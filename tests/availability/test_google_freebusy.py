@@ -198,3 +198,13 @@ def test_a_revoked_grant_keeps_the_old_busy_times_as_stale_and_warns(
     (conflict,) = caught.value.conflicts
     assert conflict.kind == "outlook_stale"
     assert "Bob Staff's Google Calendar busy data is stale" in conflict.message
+
+
+def test_the_calendar_sync_box_says_google_calendar_free_busy(client, bob, gemu, availability):
+    add_event(gemu, availability, "Dentist", soon(2), (9, 0), (10, 0))
+    assert refresh_busy_for_user(bob.pk)
+    client.force_login(bob)
+    page = client.get(reverse("calendar_sync")).content.decode()
+    assert "Google Calendar Free/Busy</h2>" in page and "Outlook Free/Busy</h2>" not in page
+    assert "Availability" in page and "1 busy time stored" in page
+    assert "Google Calendar shares busy times only" in page
