@@ -113,3 +113,16 @@ def test_a_nul_byte_or_a_huge_subscription_id_on_the_webhook_is_ignored(client, 
     body = {"value": [{"subscriptionId": sub_id, "clientState": "s\x00", "changeType": "updated"}]}
     response = client.post(WEBHOOK, body, content_type="application/json")
     assert response.status_code == 202
+
+
+def test_a_weekly_repeat_starting_in_the_spring_forward_gap_is_not_a_500(admin, schedule, position, site):
+    """2:45-3:00 AM every Sunday across 2030-03-10, when Chicago's clocks jump from 2:00 to 3:00: that night's
+    shift once ended before it started, which the database refused (a 500)."""
+    from shiftdesk.scheduling.models import Shift
+
+    data = shift_post(position, "", first_date="2030-03-03", last_date="2030-03-17", weekdays=[6],
+                      start_time="02:45", end_time="03:00")  # fmt: skip
+    response = admin.post(f"/schedules/{schedule.pk}/shifts/weekly/", data)
+    assert response.status_code == 302
+    made = Shift.objects.filter(schedule=schedule, start__year=2030)
+    assert made.count() == 3 and all(s.end > s.start for s in made)
