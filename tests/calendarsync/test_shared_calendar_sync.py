@@ -264,3 +264,26 @@ def _save_without_shared(user, calendar_id: str) -> None:
         {"sync_calendar": calendar_id, "freebusy_calendar": calendar_id},
     )
     assert response.status_code == 302
+
+
+def test_verification_without_delta_on_a_shared_calendar_looks_events_up_in_the_owners_mailbox(sync, desk):
+    """Point 2's variant on a shared calendar: delta refused there, each event is looked up through the owner's
+    documented paths instead, and a deleted one is still noticed."""
+    bob, cal, _ = desk
+    sync.emulator.control.patch("/variants", json={"calendar_delta": "refused"}).raise_for_status()
+    for d in range(2):
+        sync.assign(sync.shift(days=1 + d), bob)
+    sync.drain(bob)
+    gone = owner_events(sync, cal)[0]
+    sync.emulator.control.delete(f"/graph/mailboxes/{OWNER}/events/{gone['id']}").raise_for_status()
+    before = len(graph_rows(sync))
+    CalendarConnection.objects.filter(user=bob).update(last_verified_at=None, delta_state={})
+    sync.step(bob)
+    rows = graph_rows(sync)[before:]
+    paths = [r["path"] for r in rows]
+    refused = [r for r in rows if r["path"] == f"/v1.0/users/{OWNER}/calendars/{cal}/calendarView/delta"]
+    assert [r["status"] for r in refused] == [400], "the variant refused delta on the shared calendar"
+    assert f"/v1.0/users/{OWNER}/calendars/{cal}/events/{gone['id']}" in paths
+    assert not [p for p in paths if p.startswith("/v1.0/me/")], paths
+    assert EventLink.objects.get(connection__user=bob, deleted_in_outlook=True).remote_event_id == gone["id"]
+    assert sync.connection(bob).status == "connected"
