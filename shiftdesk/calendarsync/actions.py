@@ -112,7 +112,12 @@ def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> li
         pending.filter(account_email__iexact=new_account_email).delete()
     pending.filter(successor=old).update(successor=None)  # re-pointed to the new connection by the caller
     events = [
-        {"shift": link.shift_ref, "event_id": link.remote_event_id, "link_key": link.link_key}
+        {
+            "shift": link.shift_ref,
+            "event_id": link.remote_event_id,
+            "link_key": link.link_key,
+            "calendar": link.remote_calendar_id,
+        }
         for link in upcoming
         if not link.deleted_in_outlook
         and not link.moved_in_outlook
@@ -192,7 +197,12 @@ def do_disconnect_calendar(connection: CalendarConnection, *, delete_future_even
     if delete_future_events:
         now = timezone.now()
         events = [
-            {"shift": link.shift_ref, "event_id": link.remote_event_id, "link_key": link.link_key}
+            {
+                "shift": link.shift_ref,
+                "event_id": link.remote_event_id,
+                "link_key": link.link_key,
+                "calendar": link.remote_calendar_id,
+            }
             for link in EventLink.objects.filter(connection=current, shift_end__gt=now, tracked=True)
             if not link.deleted_in_outlook
             and not link.moved_in_outlook

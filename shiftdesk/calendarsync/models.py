@@ -281,7 +281,8 @@ class RetiringConnection(models.Model):
     account_id = models.TextField(blank=True)
     credentials = EncryptedTextField(blank=True, default="")
     provider_settings = models.JSONField(default=dict, blank=True)
-    # What is left to delete: [{"shift": shift_ref, "event_id": remote id or "", "link_key": key}]; an empty
+    # What is left to delete: [{"shift": shift_ref, "event_id": remote id or "", "link_key": key, "calendar":
+    # the calendar it was written to, if recorded}]; an empty
     # event_id means a create may have landed without being recorded: found by link key, then deleted.
     events = models.JSONField(default=list, blank=True)
     # How many events there were to delete at the start: with `events` (what is left), the progress shown on

@@ -139,7 +139,12 @@ def _retire(
                             done.append((events[op.tag], "", "No event was found in the previous calendar."))
                         else:
                             ids[op.tag] = op.result.id
-                deletes = [Operation("delete", i, event_id=event_id) for i, event_id in ids.items()]
+                # Each event's calendar (recorded with the link; a found one's where it was found) goes with
+                # its delete: a provider may need it to address the mailbox (a calendar another person shared).
+                calendars = {i: e.get("calendar", "") for i, e in enumerate(events)}
+                calendars.update((op.tag, op.result.calendar_id) for op in finds if op.result is not None)
+                deletes = [Operation("delete", i, event_id=event_id, calendar_id=calendars.get(i, ""))
+                           for i, event_id in ids.items()]  # fmt: skip
                 loop.run_until_complete(run_ops(provider, deletes, deadline))
             except Exception:  # noqa: BLE001 - unexpected: counted as a failed attempt, tried again later
                 log.warning("retire user=%s: deleting failed", retiring.user_id, exc_info=True)

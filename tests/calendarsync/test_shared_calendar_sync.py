@@ -287,3 +287,17 @@ def test_verification_without_delta_on_a_shared_calendar_looks_events_up_in_the_
     assert not [p for p in paths if p.startswith("/v1.0/me/")], paths
     assert EventLink.objects.get(connection__user=bob, deleted_in_outlook=True).remote_event_id == gone["id"]
     assert sync.connection(bob).status == "connected"
+
+
+def test_remove_authorization_deletes_future_events_from_the_shared_calendar(sync, desk):
+    from shiftdesk.calendarsync.actions import do_disconnect_calendar
+    from shiftdesk.calendarsync.retiring import retire_disconnected
+
+    bob, cal, _ = desk
+    for d in range(2):
+        sync.assign(sync.shift(days=1 + d), bob)
+    sync.drain(bob)
+    assert len(owner_events(sync, cal)) == 2
+    do_disconnect_calendar(sync.connection(bob), delete_future_events=True)
+    retire_disconnected("w1")
+    assert owner_events(sync, cal) == [], "deleted in the owner's mailbox, not reported 'already deleted'"
