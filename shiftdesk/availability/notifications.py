@@ -102,7 +102,15 @@ def notification_url() -> str:
 
 
 def wants_subscription(connection: CalendarConnection) -> bool:
-    return connection.provider == MICROSOFT and bool(connection.freebusy_calendar_id)
+    """An Outlook connection with a Calendar to Check Free/Busy Status of the user's own. A calendar another
+    person shared gets none: "The sharing permissions (Calendars.Read.Shared or Calendars.ReadWrite.Shared) ...
+    do not support subscribing to change notifications on items in such folders"
+    (concepts/outlook-get-shared-events-calendars.md); its busy times are read at every refresh instead."""
+    return (
+        connection.provider == MICROSOFT
+        and bool(connection.freebusy_calendar_id)
+        and not connection.freebusy_calendar_owner
+    )
 
 
 # --- the webhook's side ------------------------------------------------------------------------------------
@@ -248,6 +256,7 @@ def connections_to_reconcile(now: dt.datetime, url: str, limit: int = 200) -> li
     fresh = (
         CalendarConnection.objects.filter(provider=MICROSOFT, graph_subscription__isnull=True)
         .exclude(freebusy_calendar_id="")
+        .filter(freebusy_calendar_owner="")  # a shared calendar: no subscription (wants_subscription)
         .exclude(status=NEEDS_REAUTHORIZATION)
         .order_by("id")
         .values_list("id", flat=True)[:limit]
@@ -257,6 +266,7 @@ def connections_to_reconcile(now: dt.datetime, url: str, limit: int = 200) -> li
         | ~Q(account_id=F("connection__account_id"))
         | ~Q(notification_url=url)
         | ~Q(connection__provider=MICROSOFT)
+        | ~Q(connection__freebusy_calendar_owner="")
     )
     not_backing_off = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     renew_or_create = (

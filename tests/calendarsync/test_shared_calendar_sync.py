@@ -301,3 +301,18 @@ def test_remove_authorization_deletes_future_events_from_the_shared_calendar(syn
     do_disconnect_calendar(sync.connection(bob), delete_future_events=True)
     retire_disconnected("w1")
     assert owner_events(sync, cal) == [], "deleted in the owner's mailbox, not reported 'already deleted'"
+
+
+def test_no_change_notification_subscription_is_made_for_a_shared_free_busy_calendar(sync, desk):
+    """Graph: the Shared permissions do not support subscriptions on a shared calendar's items; its busy times
+    are read at each refresh, and the subscription sweep leaves the connection alone (no request)."""
+    from shiftdesk.availability import notifications
+
+    bob, _, _ = desk
+    conn = sync.connection(bob)
+    assert notifications.wants_subscription(conn) is False
+    url = notifications.notification_url()
+    assert conn.id not in notifications.connections_to_reconcile(timezone.now(), url)
+    before = len(graph_rows(sync))
+    notifications.sweep_subscriptions(threads=1)
+    assert len(graph_rows(sync)) == before
