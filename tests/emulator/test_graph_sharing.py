@@ -94,3 +94,35 @@ def test_shares_are_for_users_of_the_same_organization(emulator, world, desk):
     assert bad.status_code == 400
     assert emulator.control.put(f"/graph/mailboxes/{ADELE}/calendars/{desk}/shares/{MEGAN}",
                                 json={"role": "owner"}).status_code == 400  # fmt: skip
+
+
+def test_the_outlook_viewer_shares_and_withdraws_as_the_owner(emulator, megan, desk):
+    """The viewer's Share panel changes the same share the control API does; other organizations, unknown
+    people, the owner themself and cross-site posts are refused."""
+    base = emulator.base_url + f"/outlook/{ADELE}"
+    with emulator.http() as browser:
+        week = browser.get(base, params={"calendar": desk})
+        assert "Share “Desk shifts”" in week.text and "Not shared with anyone." in week.text
+        shared = browser.post(f"{base}/calendars/{desk}/shares", data={"recipient": MEGAN, "role": "write"})
+        assert shared.status_code == 303 and f"calendar={desk}" in shared.headers["location"]
+        listed = {c["id"]: c for c in megan.get("/me/calendars").json()["value"]}
+        assert listed[desk]["canEdit"] is True
+        assert f"Withdraw share with {MEGAN}" in browser.get(base, params={"calendar": desk}).text
+        browser.post(f"{base}/calendars/{desk}/shares", data={"recipient": MEGAN, "role": "read"})
+        assert emulator.control.get(f"/graph/mailboxes/{ADELE}/calendars/{desk}/shares").json()["shares"] == {
+            megan.get("/me").json()["id"]: "read"
+        }
+        for refused in (
+            {"recipient": "nestor@fabrikam.onmicrosoft.com", "role": "write"},  # another organization
+            {"recipient": "nobody@contoso.onmicrosoft.com", "role": "write"},
+            {"recipient": ADELE, "role": "write"},
+            {"recipient": MEGAN, "role": "owner"},
+        ):
+            assert browser.post(f"{base}/calendars/{desk}/shares", data=refused).status_code == 400, refused
+        cross_site = browser.post(f"{base}/calendars/{desk}/shares", data={"recipient": MEGAN, "role": "write"},
+                                  headers={"Origin": "https://evil.example"})  # fmt: skip
+        assert cross_site.status_code == 403
+        withdrawn = browser.post(f"{base}/calendars/{desk}/shares/withdraw", data={"recipient": MEGAN})
+        assert withdrawn.status_code == 303
+    assert desk not in {c["id"] for c in megan.get("/me/calendars").json()["value"]}
+    assert_graph_error(megan.get(f"/users/{ADELE}/calendars/{desk}/events"), 403, "ErrorAccessDenied")
