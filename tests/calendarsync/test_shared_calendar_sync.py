@@ -316,3 +316,17 @@ def test_no_change_notification_subscription_is_made_for_a_shared_free_busy_cale
     before = len(graph_rows(sync))
     notifications.sweep_subscriptions(threads=1)
     assert len(graph_rows(sync)) == before
+
+
+def test_verification_alone_notices_a_withdrawn_share_and_stops(sync, desk):
+    """No change pending: the periodic check (delta on the owner's calendar) meets the 403 and stops the
+    connection with the same words, instead of marking every event deleted or retrying."""
+    bob, cal, _ = desk
+    sync.assign(sync.shift(days=1), bob)
+    sync.drain(bob)
+    withdraw(sync, cal, bob)
+    CalendarConnection.objects.filter(user=bob).update(last_verified_at=None)
+    sync.step(bob)
+    conn = sync.connection(bob)
+    assert conn.status == CalendarConnection.Status.ERROR and MESSAGE in conn.last_error
+    assert not EventLink.objects.filter(connection=conn, deleted_in_outlook=True).exists()
