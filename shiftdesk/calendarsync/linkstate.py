@@ -45,6 +45,7 @@ class Plan(enum.StrEnum):
     PROBE = "probe"  # a create may have landed unrecorded: find it by link key, then adopt, move or create
     PROBE_MOVE = "probe_move"  # found in a calendar no longer chosen: delete there, create here
     PROBE_DELETE = "probe_delete"  # not wanted, a create may have landed: find it, then delete it
+    RETIRE = "retire"  # a recorded event and an unrecorded create after it: delete the first, then probe
 
 
 # --- what a step learned (in memory; recorded compare-and-set by recording.write_links) --------------------

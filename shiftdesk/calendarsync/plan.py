@@ -45,6 +45,13 @@ def plan_link(connection: CalendarConnection, link: EventLink, desired: Desired)
                     planned_event_id=link.remote_event_id, planned_generation=link.generation)  # fmt: skip
     if link.deleted_in_outlook or link.moved_in_outlook or desired.want is Want.LEAVE:
         return plan  # never fight the user; history stays as it is
+    if link.remote_event_id and link.create_attempted:
+        # A move's create was sent after its delete and never recorded (a kill, a lost lease): the recorded
+        # event was probably deleted and a new one may be anywhere. Delete the recorded one (a 404 is fine) and
+        # keep the attempt: the next step probes by link key and adopts, moves or deletes what it finds.
+        plan.action = Plan.RETIRE
+        plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
+        return plan
     if desired.want is Want.ABSENT:
         if link.remote_event_id:
             plan.action = Plan.DELETE

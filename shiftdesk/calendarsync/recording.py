@@ -155,6 +155,11 @@ def _apply(rec: StepRecord, plan: LinkPlan) -> None:
         linkstate.forgotten(link)
         rec.clean.append((link.id, link.mark_seq))
         rec.successes += 1
+    elif plan.action is Plan.RETIRE:
+        _entry(rec, plan, Action.DELETE, Outcome.OK, first, "Already deleted." if first.error else "")
+        linkstate.forgotten(link)
+        linkstate.create_may_have_landed(link)  # stays dirty: the next step probes for the newer event
+        rec.successes += 1
     else:
         _apply_two_step(rec, plan)
 
@@ -201,6 +206,7 @@ def _apply_two_step(rec: StepRecord, plan: LinkPlan) -> None:
 _ACTIONS = {
     Plan.CREATE: Action.CREATE, Plan.UPDATE: Action.UPDATE, Plan.DELETE: Action.DELETE, Plan.MOVE: Action.MOVE,
     Plan.PROBE: Action.CREATE, Plan.PROBE_MOVE: Action.MOVE, Plan.PROBE_DELETE: Action.DELETE,
+    Plan.RETIRE: Action.DELETE,
 }  # fmt: skip
 
 

@@ -355,3 +355,50 @@ def test_save_calendars_committed_while_a_step_reads_its_work_is_not_lost(sync, 
     sync.drain(bob)
     assert [e["calendarId"] for e in sync.events(bob)] == [work["id"]] * 3
     assert set(EventLink.objects.values_list("remote_calendar_id", flat=True)) == {work["id"]}
+
+
+@pytest.mark.parametrize("then", ["unassign", "choose_back"])
+def test_a_move_killed_after_its_create_is_never_orphaned(sync, then):
+    """The sync calendar changes; a step deletes the event in the old calendar and creates it in the new one,
+    then dies before recording: the link still names the deleted event, with a create attempted. Whatever
+    comes next (an unassignment, the old calendar chosen again), the new event is found, never left behind,
+    and nothing is blamed on the user (found by the model test's long profile)."""
+    from shiftdesk.calendarsync import step as engine
+    from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+    from shiftdesk.scheduling.actions import do_unassign_staff
+
+    bob = sync.add_user(0)
+    shift = sync.shift()
+    sync.assign(shift, bob)
+    sync.drain(bob)
+    default = sync.default_calendar(bob)
+    work = add_calendar(sync, bob, "Work")
+    choose(sync, bob, work)
+    real = engine.record_step
+
+    def crash(record):
+        raise RuntimeError("worker died before recording")
+
+    engine.record_step = crash
+    try:
+        with pytest.raises(RuntimeError):
+            sync.step(bob)
+    finally:
+        engine.record_step = real
+    CalendarConnection.objects.filter(user=bob).update(lease_owner="", lease_expires_at=None)
+    [moved] = sync.events(bob)
+    assert moved["calendarId"] == work["id"]
+    link = EventLink.objects.get()
+    assert link.remote_event_id != moved["id"] and link.create_attempted
+
+    if then == "unassign":
+        do_unassign_staff(shift, bob, by=sync.admin)
+        sync.drain(bob)
+        assert sync.events(bob) == []
+    else:
+        choose(sync, bob, default)
+        sync.drain(bob)
+        [event] = sync.events(bob)
+        link.refresh_from_db()
+        assert event["calendarId"] == default["id"] == link.remote_calendar_id
+        assert link.remote_event_id == event["id"] and not link.deleted_in_outlook
