@@ -177,3 +177,39 @@ def test_remove_authorization_stops_the_channels_at_google(client, gemu, receive
     assert response.status_code == 302
     assert live_channels(gemu) == []
     assert not GoogleChannel.objects.exists()
+
+
+def test_a_push_about_an_event_deleted_in_google_gets_it_noticed_at_the_next_step(
+    client, gemu, receiver, connected_bob, calendars, alice, settings
+):
+    """End to end: the push makes the verification due, and the very next sync step notices the deletion
+    (without the push that step would not verify: it was verified just now)."""
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_assign_staff
+    from shiftdesk.scheduling.models import Position, Schedule, Shift
+    from tests.google.test_provider_sync import drain, live_events, step
+
+    settings.SYNC_BACKOFF_BASE_SECONDS = 0
+    schedule = Schedule.objects.create(name="Reference")
+    schedule.staff.add(connected_bob.user)
+    start = timezone.now().replace(microsecond=0) + timedelta(days=2)
+    shift = Shift.objects.create(schedule=schedule, position=Position.objects.create(name="Desk"), staff_needed=1,
+                                 start=start, end=start + timedelta(hours=4))  # fmt: skip
+    do_assign_staff(shift, connected_bob.user, by=alice)
+    drain(connected_bob.user)
+    (event,) = live_events(gemu)
+    push.Sweeper().tick()  # the refreshbusy loop's hook makes the channels
+    assert GoogleChannel.objects.count() == 2
+    delivered(gemu, receiver)
+    settle(connected_bob)
+    step(connected_bob.user)
+    assert not EventLink.objects.get().deleted_in_outlook  # nothing changed yet
+    gemu.gcontrol.delete(f"/calendars/{PRIMARY}/events/{event['id']}").raise_for_status()  # Bob deletes it
+    settle(connected_bob)
+    step(connected_bob.user)
+    assert not EventLink.objects.get().deleted_in_outlook  # verified just now: not looked at again
+    for message in delivered(gemu, receiver):
+        replay(client, message)
+    step(connected_bob.user)
+    assert EventLink.objects.get().deleted_in_outlook
+    assert live_events(gemu) == []  # and never written back
