@@ -50,7 +50,8 @@ def plan_link(connection: CalendarConnection, link: EventLink, desired: Desired)
         # event was probably deleted and a new one may be anywhere. Delete the recorded one (a 404 is fine) and
         # keep the attempt: the next step probes by link key and adopts, moves or deletes what it finds.
         plan.action = Plan.RETIRE
-        plan.first = Operation("delete", link.id, event_id=link.remote_event_id)
+        plan.first = Operation("delete", link.id, event_id=link.remote_event_id,
+                               calendar_id=_event_calendar(connection, link))  # fmt: skip
         return plan
     if desired.want is Want.ABSENT:
         if link.remote_event_id:
