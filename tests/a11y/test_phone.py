@@ -74,6 +74,11 @@ def test_the_dashboard_reads_as_a_list_of_upcoming_shifts(demo, demo_login):
 def test_the_week_grid_shows_a_day_at_a_time_with_big_enough_targets(demo, demo_login, live_server):
     from django.urls import reverse
 
+    from shiftdesk.accounts.models import User
+    from shiftdesk.availability.models import FreeBusyState
+
+    # Everyone has a free/busy record, so the grid's "busy times" section is on the page too.
+    FreeBusyState.objects.bulk_create([FreeBusyState(user=user) for user in User.objects.all()])
     page = demo_login(demo.admin, PHONE)
     page.goto(live_server.url + reverse("schedule_week", args=[demo.schedule.pk]))
     days = page.get_by_role("group", name="Day to show").get_by_role("button")
@@ -89,6 +94,10 @@ def test_the_week_grid_shows_a_day_at_a_time_with_big_enough_targets(demo, demo_
         expect(days.nth(i)).to_have_attribute("aria-pressed", "true")
         expect(visible_columns).to_have_count(2)
         assert page.locator(".week-grid thead th:visible").nth(1).inner_text() == days.nth(i).inner_text()
+        # The busy times below the grid follow the same day (seven narrow columns broke names mid-word).
+        busy_days = page.locator(".busy-grid thead th:visible")
+        expect(busy_days).to_have_count(2)
+        assert busy_days.nth(1).inner_text() == days.nth(i).inner_text()
         assert sideways_overflow(page) == 0, f"day {i}"
         problems = small_targets(
             page, ".week-grid a, .week-grid button, .week-grid input, .day-picker button"

@@ -41,12 +41,21 @@ document.addEventListener("change", (event) => {
   if (target) target.hidden = select.value !== select.dataset.toggleValue;
 });
 
+// Tables that show the same week below the grid (the busy times) follow the day the grid shows on phones.
+function followWeekGridDay() {
+  const grid = document.getElementById("week-grid");
+  if (!grid) return;
+  for (const table of document.querySelectorAll(".busy-grid")) table.dataset.day = grid.dataset.day;
+}
+followWeekGridDay();
+
 document.addEventListener("click", (event) => {
   // The week grid's day buttons on phones: show that day's column (CSS keys off the table's data-day).
   const button = event.target.closest("[data-show-day]");
   if (!button) return;
   const table = document.getElementById(button.getAttribute("aria-controls"));
   table.dataset.day = button.dataset.showDay;
+  followWeekGridDay();
   for (const other of button.parentElement.querySelectorAll("[data-show-day]")) {
     other.setAttribute("aria-pressed", String(other === button));
   }
