@@ -19,6 +19,7 @@ from shiftdesk.accounts.admin_forms import UserForm
 from shiftdesk.accounts.models import User
 from shiftdesk.accounts.passwords import send_invitation
 from shiftdesk.accounts.permissions import system_admin_required
+from shiftdesk.lib.bounds import search_text
 from shiftdesk.scheduling.actions import do_set_user_administered_schedules
 from shiftdesk.scheduling.forms import add_action_errors
 
@@ -35,7 +36,7 @@ def get_account_for_user(admin: User, user_id: int) -> User:
 
 @system_admin_required
 def admin_accounts(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = search_text(request.GET.get("q"))
     users = User.objects.annotate(
         upcoming=Count("assignments", filter=Q(assignments__shift__end__gt=timezone.now()))
     ).prefetch_related("administered_schedules")

@@ -68,3 +68,9 @@ class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                         self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": key}
                     )
         return super()._check_values(value)
+
+
+def search_text(text: str | None) -> str:
+    """A free-text search box's value: trimmed, without NUL characters (PostgreSQL text cannot hold them, so a
+    query with one would fail; no name or address contains one), and at most 200 characters."""
+    return (text or "").replace("\x00", "").strip()[:200]
