@@ -124,7 +124,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     db = env.get("DATABASE_URL", "sqlite (default)")
     log(f"running the test suite on {db.split('@')[-1]}")
-    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "tests", "bench", "dev.py")
+    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "googleemulator", "tests", "bench", "dev.py")
     run(
         PY, "-m", "mypy", "shiftdesk/calendarsync", "shiftdesk/microsoft"
     )  # config: pyproject.toml [tool.mypy]
@@ -151,7 +151,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def run_fast(args: argparse.Namespace) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
-    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "tests", "bench", "dev.py")
+    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "googleemulator", "tests", "bench", "dev.py")
     cores = min(os.cpu_count() or 1, 4)
     # --dist loadfile: a file's tests share one worker, so each worker starts the session emulator once.
     workers = ["-n", str(cores), "--dist", "loadfile"] if cores > 1 else []

@@ -26,7 +26,12 @@ def one_busy_hour(user, day: date, hour: int, subject: str) -> None:
     FreeBusyState.objects.create(user=user, last_refreshed_at=timezone.now(), show_subjects=True)
     start = datetime(day.year, day.month, day.day, hour, tzinfo=CHICAGO)
     BusyInterval.objects.create(
-        user=user, start=start, end=start + timedelta(hours=1), show_as="busy", subject=subject, remote_id="AAMk1"
+        user=user,
+        start=start,
+        end=start + timedelta(hours=1),
+        show_as="busy",
+        subject=subject,
+        remote_id="AAMk1",
     )
 
 

@@ -118,7 +118,14 @@ def test_the_worker_overlaps_database_work_but_never_has_more_requests_in_flight
 
     do_bulk_assign_staff([(s, u) for s in shifts for u in users], by=sync.admin, override_conflicts=True)
     lock = threading.Lock()
-    counts = {"sending": 0, "max_sending": 0, "requests": 0, "max_requests": 0, "stepping": 0, "max_stepping": 0}
+    counts = {
+        "sending": 0,
+        "max_sending": 0,
+        "requests": 0,
+        "max_requests": 0,
+        "stepping": 0,
+        "max_stepping": 0,
+    }
 
     def bump(key: str, by: int) -> None:
         with lock:
