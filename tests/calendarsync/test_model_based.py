@@ -45,6 +45,9 @@ def model_settings(settings):
     return settings
 
 
+# `slow`: the whole suite (`dev.py test`, CI) runs this bounded profile; the inner loop (`--fast`) leaves it out,
+# as it leaves out the chaos tests. The four scripted runs below stay in the inner loop.
+@pytest.mark.slow
 def test_outlook_converges_under_any_interleaving(azure, emulator, alice, model_settings, monkeypatch):
     hook = RequestHook()
     hook.install(monkeypatch)
