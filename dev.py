@@ -114,6 +114,8 @@ def cmd_screenshots(args: argparse.Namespace) -> int:
 # `slow` ones (chaos, soak, the production run, long hypothesis profiles) and `postgres_only` ones, and runs the
 # rest on both cores (pytest-xdist) when there are two. The full `test` (and CI) still runs everything.
 FAST_MARKERS = "not browser and not slow and not postgres_only"
+# What ruff checks, in the full test command and in the inner loop alike.
+LINT_PATHS = ("shiftdesk", "m365emulator", "googleemulator", "tests", "bench", "dev.py")
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -124,7 +126,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     db = env.get("DATABASE_URL", "sqlite (default)")
     log(f"running the test suite on {db.split('@')[-1]}")
-    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "googleemulator", "tests", "bench", "dev.py")
+    run(PY, "-m", "ruff", "check", *LINT_PATHS)
     run(
         PY, "-m", "mypy", "shiftdesk/calendarsync", "shiftdesk/microsoft"
     )  # config: pyproject.toml [tool.mypy]
@@ -151,7 +153,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def run_fast(args: argparse.Namespace) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
-    run(PY, "-m", "ruff", "check", "shiftdesk", "m365emulator", "googleemulator", "tests", "bench", "dev.py")
+    run(PY, "-m", "ruff", "check", *LINT_PATHS)
     cores = min(os.cpu_count() or 1, 4)
     # --dist loadfile: a file's tests share one worker, so each worker starts the session emulator once.
     workers = ["-n", str(cores), "--dist", "loadfile"] if cores > 1 else []
