@@ -132,7 +132,23 @@ def burst(seed: int) -> None:
 
 def desired() -> None:
     """{upn: {link_key: {subject, location, start, hash}}}, each connection's chosen calendar, where its links
-    record their events, and how many links are still dirty."""
+    record their events, and how many links are still dirty: all read from one snapshot of the database.
+
+    One snapshot matters: the workers keep writing while this reads. Read statement by statement, a link seen
+    dirty and unrecorded (its create in flight) by the per-connection read could be recorded and clean by the
+    time the final dirty count ran, and the test took that count of 0 as "drained" and the earlier row as the
+    end state (the "unrecorded" failures of issue 12). REPEATABLE READ on PostgreSQL; on SQLite in WAL mode a
+    read transaction sees one snapshot from its first read."""
+    from django.db import connection
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        _desired()
+
+
+def _desired() -> None:
     site = Site.load()
     now = timezone.now()
     out: dict = {}
