@@ -140,6 +140,9 @@ class EventLink(models.Model):
     last_error = models.TextField(blank=True)
     # A create may have reached the provider without us recording it: look it up by link before creating.
     create_attempted = models.BooleanField(default=False)
+    # A delete of the recorded remote event was sent (answered or not) and not yet recorded: if that event is
+    # gone later, we deleted it, not the user (a 404 then never means "deleted in Outlook").
+    delete_attempted = models.BooleanField(default=False)
     # Bumped each time the remote event is forgotten, so a re-create gets a fresh transactionId.
     generation = models.PositiveIntegerField(default=0)
     remote_calendar_id = models.TextField(blank=True)
