@@ -43,7 +43,7 @@ def run_export(job_id: int, *, worker_id: str) -> bool:
         ExportJob.objects.filter(id=job_id).update(
             status=Status.FAILED,
             finished_at=now,
-            message="Outlook is not authorized, or no calendar is chosen.",
+            message="No calendar is authorized (Outlook or Google), or no calendar is chosen.",
         )
         return True
     shifts = dict(

@@ -19,6 +19,7 @@ class CalendarConnection(models.Model):
     class Provider(models.TextChoices):
         MICROSOFT = "microsoft", "Outlook (OAuth 2)"
         EXCHANGE = "exchange", "Exchange (Password Authentication)"
+        GOOGLE = "google", "Google Calendar (OAuth 2)"
 
     class Status(models.TextChoices):
         CONNECTED = "connected", "Connected"

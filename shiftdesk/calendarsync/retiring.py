@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,13 @@ DISCONNECT_CHUNK = 40  # deletes per claimed run after Remove Authorization: the
 # TextChoices (str values at run time; without django-stubs mypy would see the ("value", "label") literals).
 Action: Any = SyncLogEntry.Action
 Outcome: Any = SyncLogEntry.Outcome
+
+# provider name -> called once a retiring row of that provider is finished (its deletes done or given up, the
+# row deleted and committed), with the row as it was read (credentials still in memory). For a grant that must
+# outlive the deletes: Google revokes it here, as Remove Authorization could not while the deletes still needed
+# the token. Registered by the provider's app (GoogleConfig.ready); calendarsync imports no provider.
+# Best-effort: a failing hook is logged, never retried.
+WHEN_RETIRED: dict[str, Callable[[RetiringConnection], object]] = {}
 
 
 def retire_previous_connections(connection: CalendarConnection, now: datetime) -> bool:
@@ -193,6 +201,7 @@ def _retire(
         entries_to_save: list[SyncLogEntry] = []  # no connection any more: the log file only
     else:
         entries_to_save = entries
+    finished = False
     with transaction.atomic():
         SyncLogEntry.objects.bulk_create(entries_to_save, batch_size=500)
         if remaining:
@@ -205,7 +214,10 @@ def _retire(
                 events=rest, not_before=now
             )  # next chunk
         else:
-            RetiringConnection.objects.filter(id=retiring.id).delete()  # the old credentials go with it
+            # the old credentials go with it
+            finished = RetiringConnection.objects.filter(id=retiring.id).delete()[0] > 0
+    if finished and retiring.provider in WHEN_RETIRED:
+        _when_retired(retiring)  # committed: the row is gone, no other worker can run these deletes again
     if connection is not None:
         from shiftdesk.calendarsync.recording import trim_log
 
@@ -216,3 +228,10 @@ def _retire(
                  f" error={entry.message!r}" if entry.outcome != Outcome.OK else "")  # fmt: skip
     log.info("retire user=%s provider=%s deleted=%s failed=%s pending=%s", retiring.user_id,
              retiring.provider, len(done), len(failed), len(remaining))  # fmt: skip
+
+
+def _when_retired(retiring: RetiringConnection) -> None:
+    try:
+        WHEN_RETIRED[retiring.provider](retiring)
+    except Exception:  # noqa: BLE001 - best-effort, like the deletes
+        log.warning("retire user=%s: the %s hook failed", retiring.user_id, retiring.provider, exc_info=True)

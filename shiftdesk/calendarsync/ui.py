@@ -39,6 +39,7 @@ def status_box_context(request: HttpRequest) -> dict:
     context: dict = {
         "connection": connection,
         "status": ui_queries.status_view(connection),
+        "provider": ui_queries.provider_view(connection),
         "site_time_zone": ui_queries.site_time_zone(),
         "removal": ui_queries.removal_progress(request.user),  # Remove Authorization's deletes, in the worker
     }

@@ -202,7 +202,53 @@ def deleted_in_outlook(connection: CalendarConnection) -> list[EventLink]:
 CONNECT_WAYS = {
     "microsoft": "Authorize with Microsoft Account in the OAuth2 Authorization box above",
     "exchange": "save your Exchange server and password in the Password Authentication box above",
+    "google": "Authorize with Google Account in the Google Authorization box above",
 }
+
+# Where a connection's events live and what its account is called, in the user's words: a Google user's events
+# are deleted "in Google Calendar", never "in Outlook". Providers not listed are Microsoft's (Outlook, Exchange).
+CALENDAR_PLACE = {"google": "Google Calendar"}
+ACCOUNT_KIND = {"microsoft": "Microsoft account", "exchange": "Exchange account", "google": "Google account"}
+# Integration Status's two error columns, LibStaffer's words: "Exchange Errors" holds the errors of Microsoft's
+# connections (Outlook OAuth 2 and Exchange password), "Google Errors" those of Google's.
+ERROR_COLUMN = {"google": "google"}
+
+
+def calendar_place(provider: str) -> str:
+    """Where the user's events are, as a user says it: "Outlook" or "Google Calendar"."""
+    return CALENDAR_PLACE.get(provider, "Outlook")
+
+
+def account_kind(provider: str) -> str:
+    return ACCOUNT_KIND.get(provider, "Microsoft account")
+
+
+def error_column(provider: str) -> str:
+    """Which of Integration Status's error columns a connection's errors go in: "exchange" or "google"."""
+    return ERROR_COLUMN.get(provider, "exchange")
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """A connection's provider in the pages' words: its label ("Google Calendar (OAuth 2)"), where its events
+    are ("Google Calendar"), what its account is called, and which error column its errors go in."""
+
+    label: str
+    place: str
+    account_kind: str
+    error_column: str
+
+
+def provider_view(connection: CalendarConnection | None) -> ProviderView | None:
+    if connection is None:
+        return None
+    provider = connection.provider
+    return ProviderView(
+        connection.get_provider_display(),
+        calendar_place(provider),
+        account_kind(provider),
+        error_column(provider),
+    )
 
 
 def export_unavailable_reason(connection: CalendarConnection | None) -> str:
@@ -223,7 +269,7 @@ def export_unavailable_reason(connection: CalendarConnection | None) -> str:
     if not connection.calendars_chosen:
         return "Choose a Calendar to Sync shifts with and click Save Calendars first."
     if connection.status == Status.NEEDS_REAUTHORIZATION:
-        return "Your Outlook authorization has expired: authorize again before exporting."
+        return f"Your {calendar_place(connection.provider)} authorization has expired: authorize again before exporting."
     if connection.status == Status.PAUSED:
         return "Your calendar sync is paused for confirmation: confirm it below before exporting."
     if connection.status == Status.ERROR:

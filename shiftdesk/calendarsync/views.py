@@ -83,7 +83,7 @@ def confirm_paused(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def event_restore(request: HttpRequest, link_id: int) -> HttpResponse:
-    """Restore: re-create in Outlook the event of one of the user's shifts they deleted or moved there."""
+    """Restore: put back in the user's calendar (Outlook or Google) the event of a shift they deleted or moved there."""
     link = ui_queries.get_deleted_event_link_for_user(request.user, link_id)
     actions.do_restore_deleted_events(link.connection, link_ids=[link.pk])
     messages.success(request, "The event will be put back in your calendar shortly.")
@@ -103,13 +103,17 @@ def event_leave(request: HttpRequest, link_id: int) -> HttpResponse:
 @system_admin_required
 @require_GET
 def integration_status(request: HttpRequest) -> HttpResponse:
-    """Admin > Accounts > Integration Status: every active account's Outlook connection. Who: system admins."""
+    """Admin > Accounts > Integration Status: every active account's calendar connection (Outlook, Exchange or
+    Google), with LibStaffer's "Exchange Errors" and "Google Errors" columns. Who: system admins."""
     form = IntegrationStatusFilterForm(request.GET)
     problems_only = form.is_valid() and form.cleaned_data["problems"]
     page = Paginator(
         ui_queries.integration_status_rows(problems_only=problems_only), STATUS_PAGE_SIZE
     ).get_page(request.GET.get("page"))
-    rows = [(user, ui_queries.status_view(_connection_of(user))) for user in page.object_list]
+    rows = [
+        (user, ui_queries.status_view(connection), ui_queries.provider_view(connection))
+        for user, connection in ((user, _connection_of(user)) for user in page.object_list)
+    ]
     return render(
         request,
         "calendarsync/integration_status.html",

@@ -10,8 +10,12 @@ class GoogleConfig(AppConfig):
     verbose_name = "Google Calendar (Google OAuth 2)"
 
     def ready(self) -> None:
-        from shiftdesk.google import boxes
+        from shiftdesk.calendarsync import retiring
+        from shiftdesk.google import boxes, oauth
         from shiftdesk.lib import panels
+
+        # Revoke a previous Google connection's grant once its retiring deletes are done (not before: they need it).
+        retiring.WHEN_RETIRED[oauth.PROVIDER] = oauth.revoke_retired
 
         panels.register_panel(
             panels.ADMIN_INTEGRATIONS, "google_oauth2", "google/google_oauth2_box.html", boxes.google_oauth2_box,

@@ -29,7 +29,7 @@ from google_auth_oauthlib.flow import Flow  # type: ignore[import-untyped]
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error  # type: ignore[import-untyped]
 
 from shiftdesk.calendarsync import actions as sync_actions
-from shiftdesk.calendarsync.models import CalendarConnection
+from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection
 from shiftdesk.google.errors import (
     GoogleError,
     GoogleUnavailable,
@@ -426,3 +426,19 @@ def revoke_token(token: str) -> bool:
 def revoke_connection(connection: CalendarConnection) -> bool:
     data = _tokens(connection)
     return revoke_token(str(data.get("refresh_token") or data.get("access_token") or ""))
+
+
+def revoke_retired(retiring: RetiringConnection) -> bool:
+    """calendarsync's WHEN_RETIRED hook for Google (registered in GoogleConfig.ready): a previous Google
+    connection's deletes are done (Remove Authorization with "also delete", or a switch away from Google), so
+    its grant is revoked now; it could not be before, the deletes needed it. Not when the user's current
+    connection is this same Google account again: Google ends a grant as a whole, and that grant is the current
+    connection's too. Returns whether Google confirmed the revocation."""
+    if CalendarConnection.objects.filter(
+        user_id=retiring.user_id, provider=PROVIDER, account_id=retiring.account_id
+    ).exists():
+        log.info("Google grant of user %s kept: the same account is connected again", retiring.user_id)
+        return False
+    revoked = revoke_connection(retiring.as_connection())
+    log.info("Google grant of user %s revoked after its deletes: %s", retiring.user_id, revoked)
+    return revoked

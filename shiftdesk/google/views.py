@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from shiftdesk.accounts.permissions import system_admin_required
 from shiftdesk.calendarsync import actions as sync_actions
 from shiftdesk.calendarsync.calendar_choice import save_calendar_choice
+from shiftdesk.calendarsync.models import RetiringConnection
 from shiftdesk.google import oauth, push
 from shiftdesk.google.actions import do_save_google_settings
 from shiftdesk.google.boxes import get_google_connection_for_user, user_calendars
@@ -135,8 +136,9 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
     """Remove Authorization of the logged-in user's own Google connection. Who: any logged-in user, own account.
 
     Without "also delete", the grant is revoked at Google at once. With it, the worker still needs the token to
-    delete the events (calendarsync's retiring step keeps an encrypted copy), so it is not revoked here: Google
-    ends a grant as a whole, and a revoked one could delete nothing."""
+    delete the events (calendarsync's retiring step keeps an encrypted copy), so it is revoked only once those
+    deletes are done (oauth.revoke_retired, calendarsync's WHEN_RETIRED hook): Google ends a grant as a whole,
+    and a revoked one could delete nothing. With nothing to delete, it is revoked at once."""
     connection = get_google_connection_for_user(request.user)
     if connection is None:
         messages.info(request, "Your account is not connected to Google.")
@@ -146,11 +148,19 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
     tokens_holder = connection  # its in-memory copy keeps the (decrypted) tokens after the row is gone
     push.stop_connection_channels(connection)  # channels.stop while the token still works (best-effort)
     sync_actions.do_disconnect_calendar(connection, delete_future_events=delete_future)
-    if delete_future:
+    if (
+        delete_future
+        and RetiringConnection.objects.filter(
+            user=request.user,
+            successor__isnull=True,
+            provider=oauth.PROVIDER,
+            account_id=tokens_holder.account_id,
+        ).exists()
+    ):
         messages.success(
             request,
             "Authorization removed. Your future ShiftDesk events are being deleted from your Google calendar; "
-            "shifts will no longer be synced to it.",
+            "shifts will no longer be synced to it. ShiftDesk's access is revoked at Google once they are deleted.",
         )
         return redirect("calendar_sync")
     revoked = oauth.revoke_connection(tokens_holder)
@@ -158,7 +168,12 @@ def remove_authorization(request: HttpRequest) -> HttpResponse:
         request,
         "Authorization removed"
         + (" and ShiftDesk's access revoked at Google." if revoked else ".")
-        + " Shifts will no longer be synced to your calendar; events already in it stay."
+        + " Shifts will no longer be synced to your calendar"
+        + (
+            ": there were no future ShiftDesk events in it to delete."
+            if delete_future
+            else "; events already in it stay."
+        )
         + (
             ""
             if revoked

@@ -177,13 +177,15 @@ def test_remove_authorization_revokes_the_grant_at_google(bob_client, gemu, conn
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
 
-def test_remove_with_delete_future_events_leaves_the_deletes_to_the_worker(bob_client, gemu, connected_bob):
+def test_remove_with_delete_future_events_and_nothing_to_delete_revokes_at_once(
+    bob_client, gemu, connected_bob
+):
+    # With events to delete the grant outlives the worker's deletes: tests/google/test_remove_and_revoke.py.
     refresh_token = oauth._tokens(connected_bob)["refresh_token"]
     response = bob_client.post("/account/calendar-sync/google/remove/", {"delete_future_events": "on"})
     assert response.status_code == 302 and not CalendarConnection.objects.exists()
-    assert "being deleted from your Google calendar" in page(bob_client)
-    # Not revoked yet: the worker's deletes need the grant (Google ends a grant as a whole).
-    assert refresh_answer(gemu, refresh_token).status_code == 200
+    assert "no future ShiftDesk events in it to delete" in page(bob_client)
+    assert refresh_answer(gemu, refresh_token).status_code == 400
 
 
 def test_a_revoked_grant_needs_reauthorization_and_the_box_says_so(bob_client, gemu, connected_bob):
