@@ -70,6 +70,17 @@ SWITCHES: dict[str, dict[str, str]] = {
         "access_denied": "undocumented alternative: error=access_denied with AADSTS65004 'User declined to "
         "consent', like a pressed Cancel but without error_subcode=cancel",
     },
+    # Shared calendars: the owner's mailbox path with the id the sharee's own calendar list gives.
+    "shared_calendar_owner_path": {
+        "accepted": "undocumented; the emulator's historic answer: a sharee's delegated request "
+        "/users/{owner}/calendars/{id}/... (and /users/{owner}/events/{id}) with the id from the sharee's "
+        "GET /me/calendars reaches the owner's calendar (the emulator gives both mailboxes the same ids)",
+        "refused": "concepts/outlook-get-shared-events-calendars.md: the owner-mailbox path is documented only "
+        "with the `calendar` shortcut and the owner's own ids, and the sharee's ids belong to 'the local copy "
+        "of Alex' calendar in Adele's mailbox'; ids of one mailbox given in another answer 404 "
+        "ErrorItemNotFound 'The specified object was not found in the store.' (as reported in "
+        "microsoftgraph/microsoft-graph-docs-contrib issue 6050)",
+    },
 }
 DEFAULTS: dict[str, str] = {
     "calendar_subscriptions": "accepted",
@@ -79,6 +90,7 @@ DEFAULTS: dict[str, str] = {
     "batch_throttling": "per_item",
     "multitenant_50059": "after_secret_check",
     "admin_approval_return": "consent_required",
+    "shared_calendar_owner_path": "accepted",
 }
 
 
@@ -97,6 +109,7 @@ class Variants:
     batch_throttling: str = DEFAULTS["batch_throttling"]
     multitenant_50059: str = DEFAULTS["multitenant_50059"]
     admin_approval_return: str = DEFAULTS["admin_approval_return"]
+    shared_calendar_owner_path: str = DEFAULTS["shared_calendar_owner_path"]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def update(self, values: Any) -> None:

@@ -228,12 +228,54 @@ def require_share(ctx: Ctx, box: Any, calendar: Any, kind: str) -> None:
     """A delegated request for another user's calendar passes only if the owner shared that calendar with the
     caller ("read" or "write"); otherwise, or once the share is withdrawn, 403 ErrorAccessDenied
     (concepts/outlook-get-shared-events-calendars.md: without a share "those GET operations will return an
-    error"). Own mailboxes and app-only tokens are not concerned."""
-    if ctx.claims.app_only or ctx.user is None or ctx.user.oid == ctx.claims.oid:
+    error"). `box` is the mailbox the calendar is in: the owner's, also when the sharee names the calendar below
+    /me (calendar_mailbox). Writing there through the sharee's own path needs Calendars.ReadWrite.Shared
+    (outlook-create-event-in-shared-delegated-calendar.md, step 2); reading needs only Calendars.Read
+    (outlook-get-shared-events-calendars.md, "from sharee's mailbox"). Own mailboxes and app-only tokens are
+    not concerned."""
+    if ctx.claims.app_only or box is None or box.oid == ctx.claims.oid:
         return
     role = calendar.shares.get(ctx.claims.oid)
     if role is None or (kind == "write" and role != "write"):
         raise exc.access_denied()
+    if kind == "write" and not ctx.claims.scopes & SHARED_SCOPES & WRITE_SCOPES:
+        raise exc.access_denied()
+
+
+def calendar_mailbox(ctx: Ctx, calendar_id: str | None) -> Any:
+    """The mailbox a request naming `calendar_id` reads or writes. Below the caller's own mailbox (/me), a
+    calendar another person of the organization shared with the caller is named by the id the caller's
+    GET /me/calendars lists (concepts/outlook-get-shared-events-calendars.md, "Sharee: Get shared, custom
+    calendar or its events from sharee's mailbox"; outlook-create-event-in-shared-delegated-calendar.md,
+    step 2: POST /me/calendars/{id}/events): its events live in the owner's mailbox, so the request is
+    served from there and require_share decides (403 once the share is withdrawn or for a write on a
+    read-only share). Any other id stays in the caller's mailbox (and answers 404 there)."""
+    box = ctx.mailbox()
+    if not calendar_id or ctx.claims.app_only or ctx.user is None or ctx.user.oid != ctx.claims.oid:
+        return box
+    if calendar_id in box.calendars:
+        return box
+    directory = ctx.state.directory
+    for other in ctx.graph.mailboxes.values():
+        owner = directory.users.get(other.oid)
+        if other is not box and calendar_id in other.calendars and owner is not None:
+            if owner.tenant_id == ctx.user.tenant_id:
+                return other
+    return box
+
+
+def owner_path_refused(ctx: Ctx) -> bool:
+    """Variant shared_calendar_owner_path=refused: a sharee's delegated request below /users/{owner} naming a
+    calendar or an event by id (/calendars/{id}..., /events/{id}...) is answered 404 ErrorItemNotFound: the ids
+    a sharee holds are those of its own copy (outlook-get-shared-events-calendars.md). The documented
+    `/users/{owner}/calendar[/events[/{id}]]` shortcut and the calendar list are not concerned."""
+    if ctx.state.variants.shared_calendar_owner_path != "refused":
+        return False
+    if ctx.claims.app_only or ctx.user is None or ctx.user.oid == ctx.claims.oid:
+        return False
+    rest = ctx.path.split("/", 3)[3] if ctx.path.count("/") >= 3 else ""
+    head = rest.lower().split("/")
+    return len(head) >= 2 and head[0] in ("calendars", "events") and head[1] != ""
 
 
 async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
@@ -249,6 +291,8 @@ async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
         handler, args, user_segment = match(ctx.method, ctx.path)
         if user_segment is not False:
             resolve_user(ctx, user_segment)
+            if owner_path_refused(ctx):
+                raise exc.item_not_found()
         mailbox_oid = ctx.user.oid if ctx.user is not None else ctx.claims.oid
         if mailbox_oid in ctx.graph.denied_mailboxes and not getattr(handler, "unthrottled", False):
             raise exc.access_denied()  # the mailbox denies the app; a $batch envelope is not the mailbox's

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exceptions as exc
-from .app import Ctx, Result, require, require_share
+from .app import Ctx, Result, calendar_mailbox, require, require_share
 from .models import Event, Mailbox, Occurrence, other_encoding
 from .odata import Query, order_rows, parse_query
 from .serialize import calendar_json, event_json, select, user_json
@@ -92,10 +92,15 @@ def list_calendars(ctx: Ctx) -> Result:
 
 def get_calendar(ctx: Ctx, calendar_id: str | None = None) -> Result:
     require(ctx, "read")
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         cal = box.calendar(calendar_id) if calendar_id else box.default_calendar
         require_share(ctx, box, cal, "read")
+        if box.oid != ctx.claims.oid and not ctx.claims.app_only:  # another person's, as the caller sees it
+            row = _shared_row(box, cal, cal.shares[ctx.claims.oid])
+            return Result(
+                200, {"@odata.context": ctx.context(f"{ctx.user_context()}/calendars/$entity"), **row}
+            )
         return _calendar_entity(ctx, box, cal)
 
 
@@ -190,7 +195,7 @@ def list_events(ctx: Ctx, calendar_id: str | None = None) -> Result:
     q = parse_query(_params(ctx))
     applied: dict[str, str] = {}
     zone = ctx.out_zone(applied)
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         cal = box.calendar(calendar_id) if calendar_id else box.default_calendar
         require_share(ctx, box, cal, "read")
@@ -251,7 +256,7 @@ def _in_calendar(
 
 def get_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result:
     require(ctx, "read")
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         item = box.find(event_id)
         _in_calendar(box, calendar_id, item, ctx)
@@ -261,7 +266,7 @@ def get_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result
 def create_event(ctx: Ctx, calendar_id: str | None = None) -> Result:
     require(ctx, "write")
     body = ctx.body_object()
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         require_share(ctx, box, box.calendar(calendar_id) if calendar_id else box.default_calendar, "write")
         event, _created = box.create_event(calendar_id, body)
@@ -271,7 +276,7 @@ def create_event(ctx: Ctx, calendar_id: str | None = None) -> Result:
 def update_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result:
     require(ctx, "write")
     body = ctx.body_object()
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         _in_calendar(box, calendar_id, box.find(event_id), ctx, "write")
         event = box.update_event(event_id, body, ctx.headers.get("if-match"))
@@ -280,7 +285,7 @@ def update_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Res
 
 def delete_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result:
     require(ctx, "write")
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         _in_calendar(box, calendar_id, box.find(event_id), ctx, "write")
         box.delete_event(event_id, ctx.headers.get("if-match"))

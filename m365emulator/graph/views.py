@@ -8,7 +8,7 @@ from typing import Any
 
 from . import exceptions as exc
 from . import timezones as tz
-from .app import Ctx, Result, require, require_share
+from .app import Ctx, Result, calendar_mailbox, require, require_share
 from .models import Event, Occurrence, SyncState
 from .odata import parse_query
 from .responses import _params, page, render_rows
@@ -54,7 +54,7 @@ def calendar_view(ctx: Ctx, calendar_id: str | None = None) -> Result:
     q = parse_query(_params(ctx))
     applied: dict[str, str] = {}
     zone = ctx.out_zone(applied)
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         require_share(ctx, box, box.calendar(calendar_id) if calendar_id else box.default_calendar, "read")
         rows = render_rows(ctx, box, box.view(calendar_id, start, end), q, zone)
@@ -67,7 +67,7 @@ def instances(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result
     q = parse_query(_params(ctx))
     applied: dict[str, str] = {}
     zone = ctx.out_zone(applied)
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     with ctx.graph.lock:
         master = box.event(event_id)
         require_share(ctx, box, box.calendars[master.calendar_id], "read")
@@ -94,7 +94,7 @@ def calendar_view_delta(ctx: Ctx, calendar_id: str | None = None) -> Result:
     zone = ctx.out_zone(applied)
     size = ctx.page_size(applied, 10)
     lowered = {k.lower(): v for k, v in ctx.params.items()}
-    box = ctx.mailbox()
+    box = calendar_mailbox(ctx, calendar_id)
     variants = ctx.state.variants
     path = ctx.user_prefix + ("/calendars/" + calendar_id if calendar_id else "") + "/calendarView/delta"
     if calendar_id and variants.calendar_delta == "refused":

@@ -121,8 +121,11 @@ class CalendarRead:
     end: dt.datetime
     link_property_id: str | None = None
     # The address of the mailbox the calendar lives in when another person shared it with the user ('' =
-    # the user's own): then it is read as /users/{owner}/calendars/{id}/calendarView
-    # (calendar-list-calendarview.md; concepts/outlook-get-shared-events-calendars.md).
+    # the user's own), for messages and the per-mailbox limit. Either way the calendar is read through the
+    # user's own path, /me/calendars/{id}/calendarView, with the id the user's calendar list gives: the path
+    # Microsoft documents for a shared calendar (calendar-list-calendarview.md;
+    # concepts/outlook-get-shared-events-calendars.md, "Sharee: Get shared, custom calendar or its events from
+    # sharee's mailbox"); /users/{owner}/calendars/{id} would name the owner's ids, which the user does not hold.
     owner: str = ""
 
 
@@ -286,8 +289,7 @@ class CalendarReads:
             params["$expand"] = f"singleValueExtendedProperties($filter=id eq '{read.link_property_id}')"
         # An absolute URL made once: given a relative one and params, httpx would parse it three times.
         base = str(self._clients[0].http.base_url).rstrip("/")
-        mailbox = f"users/{quote(read.owner, safe='@')}" if read.owner else "me"
-        path = f"{base}/{mailbox}/calendars/{quote(read.calendar_id, safe='')}/calendarView"
+        path = f"{base}/me/calendars/{quote(read.calendar_id, safe='')}/calendarView"
         url: httpx.URL | None = httpx.URL(path, params=params)
         events: list[BusyEvent] = []
         pages = 0

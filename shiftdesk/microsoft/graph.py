@@ -48,7 +48,8 @@ class GraphCalendar:
     owner_name: str
     owner_address: str
     # The owner's address when another person shared this calendar with the user (its events live in their
-    # mailbox: /users/{owner}/...), else ''. See GraphClient.list_calendars.
+    # mailbox, reached through the user's own /me/calendars/{id}/... with this id), else ''. See
+    # GraphClient.list_calendars.
     shared_owner: str = ""
 
 

@@ -125,12 +125,16 @@ def shared_calendar_refused(owner: str, calendar_name: str, status: int) -> Prov
 class GraphCalendarProvider(CalendarProvider):
     """One connection's calendars over Graph.
 
-    Calendars another person shared with the user (Calendars.ReadWrite.Shared) live in the owner's mailbox:
-    every request about them goes through `/users/{owner}/...` (concepts/outlook-get-shared-events-calendars.md,
-    "Sharee: Get a shared calendar or its events directly from calendar owner's mailbox"), the owner being the
-    `owner.address` GET /me/calendars gave when the user saved calendars (CalendarConnection.*_owner), or,
-    for a calendar the connection did not record (an event left in a calendar no longer chosen), the one the
-    mailbox's calendar list gives now (listed once per step)."""
+    Calendars another person shared with the user (Calendars.ReadWrite.Shared) are reached through the user's
+    own path with the id the user's GET /me/calendars lists, the only path Microsoft documents for a shared
+    custom calendar: `/me/calendars/{id}/events[/{event-id}]`, `.../calendarView/delta`
+    (concepts/outlook-get-shared-events-calendars.md, "Sharee: Get shared, custom calendar or its events from
+    sharee's mailbox"; outlook-create-event-in-shared-delegated-calendar.md, step 2; event-update.md and
+    event-delete.md list `/me/calendars/{id}/events/{id}`). The owner's mailbox path
+    `/users/{owner}/calendars/{id}` is never used: its ids are the owner's, not the ones the user's list gives
+    (the same page), so nothing documents it for them. The owner (the `owner.address` GET /me/calendars gave
+    when the user saved calendars, CalendarConnection.*_owner, or the one the calendar list gives now) is kept
+    to tell a shared calendar from the user's own, and to name it when the share is withdrawn."""
 
     def __init__(
         self,
@@ -159,9 +163,6 @@ class GraphCalendarProvider(CalendarProvider):
         self._names: dict[str, str] = dict(names or {})  # calendar id -> name, for messages
         self.sync_calendar_id = sync_calendar_id
 
-    def _base(self, owner: str) -> str:
-        return f"/users/{quote(owner, safe='@')}" if owner else "/me"
-
     async def owner_of(self, calendar_id: str) -> str:
         """Whose mailbox the calendar is in ('' = the user's own), listing the calendars once if unknown."""
         if not calendar_id:
@@ -177,15 +178,18 @@ class GraphCalendarProvider(CalendarProvider):
         """owner_of without a request: what Save Calendars recorded or the calendar list said."""
         return self._owners.get(calendar_id, "")
 
-    def calendar_path(self, calendar_id: str, owner: str) -> str:
-        """user-post-events.md / calendar-list-events.md: `/me/calendars/{id}/events` for the user's own
-        calendars, `/users/{id | userPrincipalName}/calendars/{id}/events` for one in another mailbox."""
-        return f"{self._base(owner)}/calendars/{quote(calendar_id, safe='')}"
+    def calendar_path(self, calendar_id: str) -> str:
+        """user-post-events.md / calendar-list-events.md / calendar-list-calendarview.md:
+        `/me/calendars/{id}`, for the user's own calendars and for those shared with the user alike."""
+        return f"/me/calendars/{quote(calendar_id, safe='')}"
 
-    def event_path(self, event_id: str, owner: str) -> str:
-        """event-update.md / event-delete.md / event-get.md: `/me/events/{id}`, or
-        `/users/{id | userPrincipalName}/events/{id}` for an event in another person's mailbox."""
-        return f"{self._base(owner)}/events/{quote(event_id, safe='')}"
+    def event_path(self, event_id: str, calendar_id: str = "") -> str:
+        """event-update.md / event-delete.md / event-get.md: `/me/events/{id}` for an event in the user's own
+        mailbox; `/me/calendars/{id}/events/{id}` for one in a calendar another person shared (the documented
+        sharee path; `/me/events` is the user's own mailbox)."""
+        if calendar_id and self.known_owner(calendar_id):
+            return f"{self.calendar_path(calendar_id)}/events/{quote(event_id, safe='')}"
+        return f"/me/events/{quote(event_id, safe='')}"
 
     def refusal(self, error: ProviderError, calendar_id: str, owner: str) -> ProviderError:
         """A 403 on another person's calendar: the share is gone or read-only. On the calendar chosen to sync
@@ -301,7 +305,7 @@ class GraphCalendarProvider(CalendarProvider):
         body = graph_event(content, link_key)
         body["transactionId"] = transaction_id
         owner = await self.owner_of(calendar_id)
-        response = await self._on(calendar_id, owner, "POST", f"{self.calendar_path(calendar_id, owner)}/events",
+        response = await self._on(calendar_id, owner, "POST", f"{self.calendar_path(calendar_id)}/events",
                                   content=json.dumps(body), params={"$select": "id,changeKey"})  # fmt: skip
         data = response.json()
         return RemoteEvent(id=data["id"], change_key=data.get("changeKey", ""), calendar_id=calendar_id)
@@ -309,10 +313,10 @@ class GraphCalendarProvider(CalendarProvider):
     async def update_event(
         self, event_id: str, content: EventContent, *, link_key: str, calendar_id: str = ""
     ) -> RemoteEvent:
-        """`calendar_id`: the calendar the event is in, so an event in another person's mailbox is patched
-        there (the engine's operations carry it; run_one learns its owner)."""
+        """`calendar_id`: the calendar the event is in, so an event in a calendar another person shared is
+        patched through that calendar (the engine's operations carry it; run_one learns its owner)."""
         owner = self.known_owner(calendar_id)
-        response = await self._on(calendar_id, owner, "PATCH", self.event_path(event_id, owner),
+        response = await self._on(calendar_id, owner, "PATCH", self.event_path(event_id, calendar_id),
                                   content=json.dumps(graph_event(content, link_key)),
                                   params={"$select": "id,changeKey"})  # fmt: skip
         data = response.json()
@@ -320,7 +324,7 @@ class GraphCalendarProvider(CalendarProvider):
 
     async def delete_event(self, event_id: str, *, calendar_id: str = "") -> None:
         owner = self.known_owner(calendar_id)
-        await self._on(calendar_id, owner, "DELETE", self.event_path(event_id, owner))
+        await self._on(calendar_id, owner, "DELETE", self.event_path(event_id, calendar_id))
 
     async def _mailbox_calendars(self) -> list[str]:
         if self._calendar_ids is None:
@@ -357,7 +361,7 @@ class GraphCalendarProvider(CalendarProvider):
             owner = await self.owner_of(calendar_id)
             try:
                 response = await self._request(
-                    "GET", f"{self.calendar_path(calendar_id, owner)}/events", params=params
+                    "GET", f"{self.calendar_path(calendar_id)}/events", params=params
                 )
             except ProviderError as error:
                 refused = self.refusal(error, calendar_id, owner)
@@ -384,17 +388,21 @@ class GraphCalendarProvider(CalendarProvider):
         answers for the calendar we wrote it to, then for each other calendar of the mailbox. Nothing
         documents that the id `$expand=calendar` returns equals the ids of `/me/calendars` (issue 13), so it
         is never compared with them. An event of ours in none of them (a calendar group Graph does not list)
-        is found through `/me/events/{id}` and reported with an empty calendar."""
+        is found through `/me/events/{id}` and reported with an empty calendar. An event we wrote into a
+        calendar another person shared is looked for through that calendar, then the user's other calendars:
+        nothing documented reaches the rest of the owner's mailbox, so one the owner moved to a calendar not
+        shared with the user is reported missing."""
         select = {"$select": "id,changeKey,start,end"}
         candidates = [calendar_id] if calendar_id else []
         listed = False
+        found: dict[str, Any] | None = None
         while True:
             for candidate in candidates:
                 owner = await self.owner_of(candidate)
                 try:
                     response = await self._request(
                         "GET",
-                        f"{self.calendar_path(candidate, owner)}/events/{quote(event_id, safe='')}",
+                        f"{self.calendar_path(candidate)}/events/{quote(event_id, safe='')}",
                         params=select,
                     )
                 except ProviderError as error:
@@ -405,21 +413,18 @@ class GraphCalendarProvider(CalendarProvider):
                 return self._event(response.json(), candidate)
             if listed:
                 break
-            if calendar_id:
-                # Not where we wrote it: does it still exist at all? (One request when it was deleted.) An
-                # event we wrote into another person's calendar is looked for in their mailbox.
-                owner = await self.owner_of(calendar_id)
+            if calendar_id and not await self.owner_of(calendar_id):
+                # Not where we wrote it: does it still exist at all? (One request when it was deleted.)
                 try:
-                    response = await self._request("GET", self.event_path(event_id, owner), params=select)
+                    response = await self._request("GET", self.event_path(event_id), params=select)
                 except ProviderError as error:
-                    refused = self.refusal(error, calendar_id, owner)
-                    if refused.not_found:
+                    if error.not_found:
                         return None
-                    raise refused from None
+                    raise
                 found = response.json()
             listed = True
             candidates = [c for c in await self._mailbox_calendars() if c != calendar_id]
-        return self._event(found, "") if calendar_id else None
+        return self._event(found, "") if found is not None else None
 
     @staticmethod
     def _event(data: dict[str, Any], calendar_id: str) -> RemoteEvent:
@@ -436,10 +441,9 @@ class GraphCalendarProvider(CalendarProvider):
         if next_link:
             url, params = next_link, None
         else:
-            # Another person's calendar: /users/{owner}/calendars/{id}/calendarView/delta (the same function
-            # under the owner's mailbox, as calendar-list-calendarview.md lists calendarView under
-            # /users/{id | userPrincipalName}/calendars/{id}).
-            url = f"{self.calendar_path(calendar_id, owner)}/calendarView/delta"
+            # A calendar another person shared too: /me/calendars/{id}/calendarView/delta with the id the
+            # user's calendar list gives (outlook-get-shared-events-calendars.md, from sharee's mailbox).
+            url = f"{self.calendar_path(calendar_id)}/calendarView/delta"
             params = {"startDateTime": utc_param(start), "endDateTime": utc_param(end)}
         changed: list[RemoteEvent] = []
         removed: list[str] = []

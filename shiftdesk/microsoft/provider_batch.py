@@ -33,22 +33,21 @@ _SELECT = "%24select=id%2CchangeKey"
 
 
 def _item(op: Operation, n: int, provider: GraphCalendarProvider) -> dict[str, Any]:
-    """One `$batch` item. An event in a calendar another person shared goes through their mailbox, as a
-    single request would (`/users/{owner}/calendars/{id}/events`, `/users/{owner}/events/{id}`; the item's
-    url is relative to /v1.0, json-batching.md)."""
+    """One `$batch` item, with the url a single request would have (`/me/calendars/{id}/events`; an event in
+    a calendar another person shared is changed through `/me/calendars/{id}/events/{id}`, provider.event_path;
+    the item's url is relative to /v1.0, json-batching.md)."""
     from shiftdesk.microsoft.provider import graph_event
 
     headers = {"Content-Type": "application/json", "Prefer": provider.prefer}
-    owner = provider.known_owner(op.calendar_id)
     if op.kind == "create":
         assert op.content is not None
         body = graph_event(op.content, op.link_key)
         body["transactionId"] = op.transaction_id
-        url = f"{provider.calendar_path(op.calendar_id, owner)}/events?{_SELECT}"
+        url = f"{provider.calendar_path(op.calendar_id)}/events?{_SELECT}"
         return {"id": str(n), "method": "POST", "url": url, "headers": headers, "body": body}
     if op.kind == "update":
         assert op.content is not None
-        url = f"{provider.event_path(op.event_id, owner)}?{_SELECT}"
+        url = f"{provider.event_path(op.event_id, op.calendar_id)}?{_SELECT}"
         return {
             "id": str(n),
             "method": "PATCH",
@@ -59,7 +58,7 @@ def _item(op: Operation, n: int, provider: GraphCalendarProvider) -> dict[str, A
     return {
         "id": str(n),
         "method": "DELETE",
-        "url": provider.event_path(op.event_id, owner),
+        "url": provider.event_path(op.event_id, op.calendar_id),
         "headers": headers,
     }
 

@@ -3,7 +3,9 @@ Calendars.ReadWrite.Shared in Admin > Integrations; Adele shares her "Desk shift
 emulator's Outlook viewer (Share, Can edit); Bob authorizes as Megan and picks "Desk shifts" in Manage Account >
 Calendar Sync as the Calendar to Sync shifts with; a shift assigned to him appears in Adele's "Desk shifts";
 Adele withdraws the share in the viewer; Bob's Sync Status and the admin's Integration Status then say who no
-longer shares which calendar, and the worker sends nothing more.
+longer shares which calendar (and Sync Status what Bob can do about it), and the worker sends nothing more.
+The story runs under both answers of the emulator's variant shared_calendar_owner_path (Microsoft does not document
+the owner's mailbox path for a sharee's calendar id): ShiftDesk uses only the documented /me/calendars/{id} path.
 
 Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
 """
@@ -62,10 +64,14 @@ def reference(transactional_db, bob):
     ]
 
 
-def graph_request_count(emulator) -> int:
+def graph_requests(emulator) -> list[dict]:
     rows = emulator.control.get("/graph/requests", params={"limit": 100000}).json()
     rows = rows.get("value", rows) if isinstance(rows, dict) else rows
-    return len([r for r in rows if r.get("path", "").startswith("/v1.0")])
+    return [r for r in rows if r.get("path", "").startswith("/v1.0")]
+
+
+def graph_request_count(emulator) -> int:
+    return len(graph_requests(emulator))
 
 
 def open_share_panel(viewer, emulator, calendar_id: str) -> None:
@@ -99,12 +105,16 @@ def run_worker() -> None:
     assert not failures, failures
 
 
-def test_a_shared_calendar_from_sharing_to_withdrawal(new_page, live_server, emulator, reference, alice, bob):
+@pytest.mark.parametrize("owner_path", ["accepted", "refused"])
+def test_a_shared_calendar_from_sharing_to_withdrawal(
+    new_page, live_server, emulator, reference, alice, bob, owner_path
+):
     from shiftdesk.calendarsync.models import CalendarConnection
     from shiftdesk.scheduling.actions import do_assign_staff
 
     first, second = reference
     set_up_outlook(emulator, live_server, alice)
+    emulator.control.patch("/variants", json={"shared_calendar_owner_path": owner_path}).raise_for_status()
 
     # The admin asks users for Calendars.ReadWrite.Shared too.
     admin = log_in(new_page(), live_server, alice)
@@ -157,6 +167,8 @@ def test_a_shared_calendar_from_sharing_to_withdrawal(new_page, live_server, emu
     run_worker()
     viewer.goto(f"{emulator.base_url}/outlook/{ADELE}?calendar={desk}&week={first.start.date().isoformat()}")
     expect(viewer.locator("a.ev", has_text="Reference Desk")).to_have_count(1)
+    written = [r["path"] for r in graph_requests(emulator) if r.get("method") in ("POST", "PATCH", "DELETE")]
+    assert f"/v1.0/me/calendars/{desk}/events" in written, written
     screenshot(viewer, "3-shift-in-desk-shifts")
 
     # Adele withdraws the share; the next change stops Bob's connection, in words, with no retry loop.
@@ -174,6 +186,11 @@ def test_a_shared_calendar_from_sharing_to_withdrawal(new_page, live_server, emu
 
     user.reload()
     expect(user.locator("#calendar-sync-status")).to_contain_text(MESSAGE)
+    expect(user.locator("#calendar-sync-status")).to_contain_text(
+        f"To sync again, choose another Calendar to Sync shifts with above and press Save Calendars, or ask {ADELE} "
+        "to share “Desk shifts” with you again with permission to edit"
+    )
+    expect(user.locator("#calendar-sync-status")).not_to_contain_text("An administrator can retry")
     expect(user.locator("#oauth2-authorization").get_by_role("alert")).to_contain_text(
         f"{ADELE} no longer shares the calendar “Desk shifts” with you. Choose another and press Save Calendars."
     )
@@ -181,3 +198,7 @@ def test_a_shared_calendar_from_sharing_to_withdrawal(new_page, live_server, emu
     admin.goto(live_server.url + "/admin/accounts/integration-status/")
     expect(admin.locator("main")).to_contain_text(MESSAGE)
     screenshot(admin, "5-integration-status")
+    owner_paths = [
+        r["path"] for r in graph_requests(emulator) if r["path"].lower().startswith("/v1.0/users/")
+    ]
+    assert owner_paths == [], "only the documented /me/calendars/{id} path is used"

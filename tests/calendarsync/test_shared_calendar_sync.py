@@ -1,8 +1,13 @@
 """A calendar another person shared with the user (Calendars.ReadWrite.Shared, issue 13) as the Calendar to Sync
 shifts with and the Calendar to Check Free/Busy Status: sync, export, verification and free/busy go through the
-owner's mailbox; a read-only or withdrawn share stops the connection with a message naming the calendar and its
-owner, on Sync Status and Integration Status, and nothing is retried. All through the real HTTPS emulator; the
-calendar is chosen through the real Save Calendars view."""
+user's own documented path with the id the user's calendar list gives (/me/calendars/{id}/...), and the events
+land in the owner's calendar; a read-only or withdrawn share stops the connection with a message naming the
+calendar and its owner, on Sync Status and Integration Status, and nothing is retried. All through the real HTTPS
+emulator; the calendar is chosen through the real Save Calendars view.
+
+Every test runs under both answers of the emulator's variant shared_calendar_owner_path (the owner's mailbox path
+/users/{owner}/calendars/{id} with the sharee's id, which Microsoft does not document: accepted, or refused with
+404), and fails if ShiftDesk sends any request below /users/."""
 
 from __future__ import annotations
 
@@ -17,6 +22,18 @@ from tests.calendarsync.conftest import STAFF_PASSWORD, TENANT, link_key_of
 
 OWNER = f"staff1@{TENANT}"  # Adele-like owner of the "Desk shifts" calendar; never connected to ShiftDesk
 MESSAGE = f"{OWNER} no longer shares the calendar “Desk shifts” with you, or shares it read-only."
+
+
+@pytest.fixture(autouse=True, params=["accepted", "refused"])
+def owner_path(request, sync):
+    """The variant shared_calendar_owner_path for the whole test; afterwards, no request of ShiftDesk's named
+    another person's mailbox (it would pass under "accepted" only because the emulator is lenient)."""
+    sync.emulator.control.patch(
+        "/variants", json={"shared_calendar_owner_path": request.param}
+    ).raise_for_status()
+    yield request.param
+    owner_paths = [r["path"] for r in graph_rows(sync) if r["path"].lower().startswith("/v1.0/users/")]
+    assert owner_paths == [], owner_paths
 
 
 def graph_rows(sync) -> list[dict]:
@@ -132,10 +149,10 @@ def test_shifts_are_created_updated_and_deleted_in_the_owners_calendar(sync, des
     events = owner_events(sync, cal)
     assert [link_key_of(e) for e in events] == [EventLink.key_for(bob.pk, first.pk)]
     assert "Branch Library" in str(events[0]["location"])
-    # Every write went through the owner's mailbox (in $batch items too), never /me.
+    # Every write went through the shared calendar's documented path (in $batch items too).
     rows = graph_rows(sync)[before:]
     paths = [r["path"] for r in rows if r["path"] != "/v1.0/$batch"]
-    assert paths and all(p.startswith(f"/v1.0/users/{OWNER}/") for p in paths), paths
+    assert paths and all(p.startswith(f"/v1.0/me/calendars/{cal}/") for p in paths), paths
     assert sync.connection(bob).status == "connected"
 
 
@@ -178,8 +195,7 @@ def test_verification_reads_the_shared_calendar_and_notices_what_the_owner_delet
     sync.step(bob)
     rows = graph_rows(sync)[before:]
     assert any(
-        r["path"] == f"/v1.0/users/{OWNER}/calendars/{cal}/calendarView/delta" and r["status"] == 200
-        for r in rows
+        r["path"] == f"/v1.0/me/calendars/{cal}/calendarView/delta" and r["status"] == 200 for r in rows
     ), [r["path"] for r in rows]
     deleted = EventLink.objects.get(connection__user=bob, deleted_in_outlook=True)
     assert deleted.remote_event_id == gone["id"]
@@ -201,7 +217,7 @@ def test_free_busy_is_read_from_the_shared_calendar(sync, desk):
     before = len(graph_rows(sync))
     refresh_busy_for_user(bob.pk)
     rows = graph_rows(sync)[before:]
-    assert [r["path"] for r in rows] == [f"/v1.0/users/{OWNER}/calendars/{cal}/calendarView"]
+    assert [r["path"] for r in rows] == [f"/v1.0/me/calendars/{cal}/calendarView"]
     busy = list(BusyInterval.objects.filter(user=bob))
     assert [(b.start, b.end) for b in busy] == [(start, start + timedelta(hours=1))]
 
@@ -241,8 +257,16 @@ def test_a_withdrawn_or_read_only_share_stops_the_connection_naming_calendar_and
         Worker(concurrency=1, worker_id="w2").run(once=True)
     assert len(graph_rows(sync)) == before
 
-    # The user's Sync Status and the admin's Integration Status say so, in words.
-    assert MESSAGE in client.get("/account/calendar-sync/").content.decode()
+    # The user's Sync Status and the admin's Integration Status say so, in words; Sync Status tells the user
+    # what they can do (not "An administrator can retry", which alone would not help).
+    page = client.get("/account/calendar-sync/").content.decode()
+    assert MESSAGE in page
+    status = page[page.index('id="calendar-sync-status"') :]
+    assert "An administrator can retry once the cause is fixed." not in status
+    assert (
+        "To sync again, choose another Calendar to Sync shifts with above and press Save Calendars, or ask "
+        f"{OWNER} to share “Desk shifts” with you again with permission to edit" in status
+    )
     admin = Client()
     admin.force_login(alice)
     assert MESSAGE in admin.get("/admin/accounts/integration-status/").content.decode()
@@ -266,9 +290,9 @@ def _save_without_shared(user, calendar_id: str) -> None:
     assert response.status_code == 302
 
 
-def test_verification_without_delta_on_a_shared_calendar_looks_events_up_in_the_owners_mailbox(sync, desk):
-    """Point 2's variant on a shared calendar: delta refused there, each event is looked up through the owner's
-    documented paths instead, and a deleted one is still noticed."""
+def test_verification_without_delta_on_a_shared_calendar_looks_events_up_through_the_calendar(sync, desk):
+    """Point 2's variant on a shared calendar: delta refused there, each event is looked up through the shared
+    calendar's documented path (/me/calendars/{id}/events/{id}) instead, and a deleted one is still noticed."""
     bob, cal, _ = desk
     sync.emulator.control.patch("/variants", json={"calendar_delta": "refused"}).raise_for_status()
     for d in range(2):
@@ -281,10 +305,10 @@ def test_verification_without_delta_on_a_shared_calendar_looks_events_up_in_the_
     sync.step(bob)
     rows = graph_rows(sync)[before:]
     paths = [r["path"] for r in rows]
-    refused = [r for r in rows if r["path"] == f"/v1.0/users/{OWNER}/calendars/{cal}/calendarView/delta"]
+    refused = [r for r in rows if r["path"] == f"/v1.0/me/calendars/{cal}/calendarView/delta"]
     assert [r["status"] for r in refused] == [400], "the variant refused delta on the shared calendar"
-    assert f"/v1.0/users/{OWNER}/calendars/{cal}/events/{gone['id']}" in paths
-    assert not [p for p in paths if p.startswith("/v1.0/me/")], paths
+    assert f"/v1.0/me/calendars/{cal}/events/{gone['id']}" in paths
+    assert not [p for p in paths if p.startswith("/v1.0/users/")], paths
     assert EventLink.objects.get(connection__user=bob, deleted_in_outlook=True).remote_event_id == gone["id"]
     assert sync.connection(bob).status == "connected"
 

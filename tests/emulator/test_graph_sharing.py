@@ -1,8 +1,11 @@
 """Calendars shared between mailboxes (concepts/outlook-share-or-delegate-calendar.md,
 outlook-get-shared-events-calendars.md, outlook-create-event-in-shared-delegated-calendar.md): the owner shares a
 calendar read or write (control API, as in Outlook); the recipient sees it in GET /me/calendars with the owner and
-canEdit; reads and writes go through the owner's mailbox (/users/{owner}/calendars/{id}/…) with
-Calendars.ReadWrite.Shared; read-only or withdrawn shares answer 403 ErrorAccessDenied."""
+canEdit; reads and writes go through the recipient's own path with that id (/me/calendars/{id}/events...,
+documented); read-only or withdrawn shares answer 403 ErrorAccessDenied. The owner's mailbox path with that id
+(/users/{owner}/calendars/{id}/..., undocumented for a sharee) is the variant shared_calendar_owner_path:
+accepted (the emulator's historic answer) or refused (404 ErrorItemNotFound).
+"""
 
 from __future__ import annotations
 
@@ -35,49 +38,113 @@ def share(emulator, cal, role):
     return response.json()
 
 
-def test_a_write_share_is_listed_readable_and_writable_through_the_owners_mailbox(emulator, megan, desk):
+WINDOW = {"startDateTime": "2026-11-30T00:00:00Z", "endDateTime": "2026-12-07T00:00:00Z"}
+
+
+def variant(emulator, value):
+    emulator.control.patch("/variants", json={"shared_calendar_owner_path": value}).raise_for_status()
+
+
+@pytest.mark.parametrize("owner_path", ["accepted", "refused"])
+def test_a_write_share_is_listed_readable_and_writable_through_the_recipients_own_path(
+    emulator, megan, desk, owner_path
+):
+    """The documented sharee path works whatever the owner path does (outlook-get-shared-events-calendars.md
+    step 2; outlook-create-event-in-shared-delegated-calendar.md step 2; event-update.md, event-delete.md and
+    calendar-list-calendarview.md list /me/calendars/{id}/...)."""
+    variant(emulator, owner_path)
     assert desk not in {c["id"] for c in megan.get("/me/calendars").json()["value"]}
     share(emulator, desk, "write")
     listed = {c["id"]: c for c in megan.get("/me/calendars").json()["value"]}
     assert listed[desk]["owner"]["address"] == ADELE and listed[desk]["canEdit"] is True
     assert listed[desk]["isDefaultCalendar"] is False and listed[desk]["canShare"] is False
+    one = megan.get(f"/me/calendars/{desk}").json()
+    assert one["owner"]["address"] == ADELE and one["canShare"] is False
+    created = megan.post(f"/me/calendars/{desk}/events", json=shift())
+    assert created.status_code == 201
+    event = created.json()
+    assert megan.get(f"/me/calendars/{desk}/events/{event['id']}").status_code == 200
+    assert [e["id"] for e in megan.get(f"/me/calendars/{desk}/events").json()["value"]] == [event["id"]]
+    view = megan.get(f"/me/calendars/{desk}/calendarView", params=WINDOW)
+    assert [e["id"] for e in view.json()["value"]] == [event["id"]]
+    delta = megan.get(f"/me/calendars/{desk}/calendarView/delta", params=WINDOW).json()
+    assert [e["id"] for e in delta["value"]] == [event["id"]]
+    assert "/me/calendars/" in delta["@odata.deltaLink"]
+    moved = megan.patch(f"/me/calendars/{desk}/events/{event['id']}", json={"subject": "Moved"})
+    assert moved.status_code == 200
+    again = megan.get(delta["@odata.deltaLink"]).json()
+    assert [e["subject"] for e in again["value"]] == ["Moved"]
+    # It is Adele's event, in Adele's calendar; nothing in Megan's own mailbox.
+    adele = emulator.control.get(f"/graph/mailboxes/{ADELE}").json()
+    assert [e["subject"] for e in adele["events"] if e["calendarId"] == desk] == ["Moved"]
+    assert megan.get("/me/events").json()["value"] == []
+    assert megan.delete(f"/me/calendars/{desk}/events/{event['id']}").status_code == 204
+    assert [e for e in emulator.control.get(f"/graph/mailboxes/{ADELE}").json()["events"]] == []
+    # Her other calendars stay out of reach, through either path.
+    assert_graph_error(megan.get(f"/users/{ADELE}/calendar/events"), 403, "ErrorAccessDenied")
+    adele_default = next(c["id"] for c in emulator.control.get(f"/graph/mailboxes/{ADELE}").json()["calendars"]
+                         if c["isDefaultCalendar"])  # fmt: skip
+    assert_graph_error(megan.get(f"/me/calendars/{adele_default}/events"), 403, "ErrorAccessDenied")
+
+
+def test_the_owners_mailbox_path_works_under_the_accepted_variant(emulator, megan, desk):
+    variant(emulator, "accepted")
+    share(emulator, desk, "write")
     created = megan.post(f"/users/{ADELE}/calendars/{desk}/events", json=shift())
     assert created.status_code == 201
     event = created.json()
     assert megan.get(f"/users/{ADELE}/calendars/{desk}/events/{event['id']}").status_code == 200
-    view = megan.get(f"/users/{ADELE}/calendars/{desk}/calendarView",
-                     params={"startDateTime": "2026-11-30T00:00:00Z", "endDateTime": "2026-12-07T00:00:00Z"})  # fmt: skip
+    view = megan.get(f"/users/{ADELE}/calendars/{desk}/calendarView", params=WINDOW)
     assert [e["id"] for e in view.json()["value"]] == [event["id"]]
     assert megan.patch(f"/users/{ADELE}/events/{event['id']}", json={"subject": "Moved"}).status_code == 200
-    # It is Adele's event, in Adele's calendar.
-    adele = emulator.control.get(f"/graph/mailboxes/{ADELE}").json()
-    assert [e["subject"] for e in adele["events"] if e["calendarId"] == desk] == ["Moved"]
-    # Her other calendars stay out of reach.
-    assert_graph_error(megan.get(f"/users/{ADELE}/calendar/events"), 403, "ErrorAccessDenied")
     others = megan.get(f"/users/{ADELE}/calendars").json()["value"]
     assert [c["id"] for c in others] == [desk]
+
+
+def test_the_owners_mailbox_path_answers_404_under_the_refused_variant(emulator, megan, desk):
+    variant(emulator, "refused")
+    share(emulator, desk, "write")
+    event = megan.post(f"/me/calendars/{desk}/events", json=shift()).json()
+    for response in (
+        megan.post(f"/users/{ADELE}/calendars/{desk}/events", json=shift()),
+        megan.get(f"/users/{ADELE}/calendars/{desk}/events"),
+        megan.get(f"/users/{ADELE}/calendars/{desk}/events/{event['id']}"),
+        megan.get(f"/users/{ADELE}/calendars/{desk}/calendarView", params=WINDOW),
+        megan.get(f"/users/{ADELE}/calendars/{desk}/calendarView/delta", params=WINDOW),
+        megan.patch(f"/users/{ADELE}/events/{event['id']}", json={"subject": "x"}),
+        megan.delete(f"/users/{ADELE}/calendars/{desk}/events/{event['id']}"),
+    ):
+        assert_graph_error(response, 404, "ErrorItemNotFound")
+    assert len(emulator.control.get(f"/graph/mailboxes/{ADELE}").json()["events"]) == 1
+    # The owner's own path is not concerned: Adele still reaches her calendar.
+    with client(emulator, token_for(emulator, ADELE)) as adele:
+        assert adele.get(f"/users/{ADELE}/calendars/{desk}/events").status_code == 200
 
 
 def test_a_read_share_refuses_writes(emulator, megan, desk):
     share(emulator, desk, "read")
     listed = {c["id"]: c for c in megan.get("/me/calendars").json()["value"]}
     assert listed[desk]["canEdit"] is False
-    assert megan.get(f"/users/{ADELE}/calendars/{desk}/events").status_code == 200
+    assert megan.get(f"/me/calendars/{desk}/events").status_code == 200
+    assert_graph_error(megan.post(f"/me/calendars/{desk}/events", json=shift()), 403, "ErrorAccessDenied")
     assert_graph_error(
         megan.post(f"/users/{ADELE}/calendars/{desk}/events", json=shift()), 403, "ErrorAccessDenied"
     )
 
 
-def test_a_withdrawn_share_disappears_and_answers_403(emulator, megan, desk):
+@pytest.mark.parametrize("path", ["me", "owner"])
+def test_a_withdrawn_share_disappears_and_answers_403(emulator, megan, desk, path):
     share(emulator, desk, "write")
-    event = megan.post(f"/users/{ADELE}/calendars/{desk}/events", json=shift()).json()
+    event = megan.post(f"/me/calendars/{desk}/events", json=shift()).json()
     assert share(emulator, desk, None)["shares"] == {}
     assert desk not in {c["id"] for c in megan.get("/me/calendars").json()["value"]}
+    base = "/me" if path == "me" else f"/users/{ADELE}"
     for response in (
-        megan.get(f"/users/{ADELE}/calendars/{desk}/events"),
-        megan.post(f"/users/{ADELE}/calendars/{desk}/events", json=shift()),
-        megan.patch(f"/users/{ADELE}/events/{event['id']}", json={"subject": "x"}),
-        megan.delete(f"/users/{ADELE}/events/{event['id']}"),
+        megan.get(f"{base}/calendars/{desk}/events"),
+        megan.get(f"{base}/calendars/{desk}/calendarView", params=WINDOW),
+        megan.post(f"{base}/calendars/{desk}/events", json=shift()),
+        megan.patch(f"{base}/calendars/{desk}/events/{event['id']}", json={"subject": "x"}),
+        megan.delete(f"{base}/calendars/{desk}/events/{event['id']}"),
     ):
         assert_graph_error(response, 403, "ErrorAccessDenied")
 
@@ -86,6 +153,10 @@ def test_without_the_shared_scope_a_share_is_not_enough(emulator, world, desk):
     share(emulator, desk, "write")
     with client(emulator, token_for(emulator, MEGAN)) as plain:  # Calendars.ReadWrite only
         assert_graph_error(plain.get(f"/users/{ADELE}/calendars/{desk}/events"), 403, "ErrorAccessDenied")
+        # Through her own path, reading needs only Calendars.Read (outlook-get-shared-events-calendars.md,
+        # "from sharee's mailbox"); writing needs Calendars.ReadWrite.Shared (create-event ..., step 2).
+        assert plain.get(f"/me/calendars/{desk}/events").status_code == 200
+        assert_graph_error(plain.post(f"/me/calendars/{desk}/events", json=shift()), 403, "ErrorAccessDenied")
 
 
 def test_shares_are_for_users_of_the_same_organization(emulator, world, desk):
@@ -125,4 +196,4 @@ def test_the_outlook_viewer_shares_and_withdraws_as_the_owner(emulator, megan, d
         withdrawn = browser.post(f"{base}/calendars/{desk}/shares/withdraw", data={"recipient": MEGAN})
         assert withdrawn.status_code == 303
     assert desk not in {c["id"] for c in megan.get("/me/calendars").json()["value"]}
-    assert_graph_error(megan.get(f"/users/{ADELE}/calendars/{desk}/events"), 403, "ErrorAccessDenied")
+    assert_graph_error(megan.get(f"/me/calendars/{desk}/events"), 403, "ErrorAccessDenied")
