@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from shiftdesk.calendarsync.calendar_choice import calendar_choice_context
 from shiftdesk.calendarsync.models import CalendarConnection
-from shiftdesk.google import calendar_api
+from shiftdesk.google import calendar_api, push
 from shiftdesk.google.errors import (
     GoogleError,
     GoogleUnavailable,
@@ -35,7 +35,7 @@ def google_oauth2_box(request: HttpRequest) -> dict:
     """Admin > Integrations > Google OAuth 2. Only rendered on a system-admin page."""
     stored = GoogleOAuthSettings.load()
     form = getattr(request, "google_oauth_form", None) or GoogleOAuthSettingsForm(stored=stored)
-    return {"google": stored, "form": form, "redirect_url": redirect_url()}
+    return {"google": stored, "form": form, "redirect_url": redirect_url(), "push": push.push_summary()}
 
 
 def user_calendars(connection: CalendarConnection) -> list[calendar_api.GoogleCalendar]:

@@ -39,7 +39,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -319,3 +319,28 @@ def _problem(connection: CalendarConnection, text: str, now: dt.datetime, *, ret
     GooglePushProblem.objects.filter(pk=row.pk).update(
         problem=text[:2000], consecutive_failures=failures, next_attempt_at=now + backoff
     )
+
+
+# --- for admins ------------------------------------------------------------------------------------------------
+def push_summary(*, problems_listed: int = 5) -> dict:
+    """Admin > Integrations > Google OAuth 2's line about push notifications: how many Google connections have
+    a live channel, how many have none because of a recorded problem, and those problems in words, the most
+    common first (one problem, e.g. an http public URL, usually stands for every connection). Three queries."""
+    watched = (
+        GoogleChannel.objects.filter(connection__isnull=False, connection__provider=oauth.PROVIDER)
+        .values("connection")
+        .distinct()
+        .count()
+    )
+    problems = list(
+        GooglePushProblem.objects.filter(connection__provider=oauth.PROVIDER)
+        .values("problem")
+        .annotate(connections=Count("pk"))
+        .order_by("-connections", "problem")
+    )
+    return {
+        "watched": watched,
+        "failing": sum(p["connections"] for p in problems),
+        "problems": problems[:problems_listed],
+        "more": max(0, len(problems) - problems_listed),
+    }
