@@ -18,7 +18,7 @@ transitions, and the rule that keeps them from undoing each other:
 
 States (docs/sync-engine.md draws them): *wanted, not written* (no remote id) -> *create attempted* (sent
 or about to be; its fate may be unknown, so the next step probes by link key before creating) -> *written*
-(remote id, calendar, content hash) -> *forgotten* (deleted by us; generation + 1, so a new create gets a new
+(remote id, calendar, content hash) -> *delete attempted* (sent; a later 404 is ours) -> *forgotten* (deleted by us; generation + 1, so a new create gets a new
 transactionId) | *deleted in Outlook* / *moved in Outlook* (never written again) -> *restored* / *wanted
 again* (forgotten or to be rewritten, then written) | *left* (untracked for good).
 """
@@ -45,7 +45,9 @@ class Plan(enum.StrEnum):
     PROBE = "probe"  # a create may have landed unrecorded: find it by link key, then adopt, move or create
     PROBE_MOVE = "probe_move"  # found in a calendar no longer chosen: delete there, create here
     PROBE_DELETE = "probe_delete"  # not wanted, a create may have landed: find it, then delete it
-    RETIRE = "retire"  # a recorded event and an unrecorded create after it: delete the first, then probe
+    # A recorded event with an unrecorded create after it, or with our own unrecorded delete of it: delete it
+    # (a 404 is fine), then probe if a create is pending, else create anew if wanted.
+    RETIRE = "retire"
 
 
 # --- what a step learned (in memory; recorded compare-and-set by recording.write_links) --------------------
@@ -60,6 +62,7 @@ def written(
     link.change_key = change_key
     link.content_hash = content_hash
     link.create_attempted = False
+    link.delete_attempted = False
     link.attempts = 0
     link.next_attempt_at = None
     link.last_error = ""
@@ -73,6 +76,7 @@ def forgotten(link: EventLink) -> None:
     link.change_key = ""
     link.content_hash = ""
     link.create_attempted = False
+    link.delete_attempted = False
     link.generation += 1
     link.attempts, link.last_error, link.next_attempt_at = 0, "", None
 
@@ -113,12 +117,23 @@ def creates_attempted(links: Iterable[EventLink]) -> None:
             link.create_attempted = True
 
 
+def deletes_attempted(links: Iterable[EventLink]) -> None:
+    """Deletes of the recorded events about to be sent, committed *before* sending: if the step dies or loses
+    the answer, the next step knows a later 404 for that event is ours, never the user's deletion in
+    Outlook (plan.plan_link retires such a link instead of updating it)."""
+    links = list(links)
+    if links:
+        EventLink.objects.filter(id__in=[link.id for link in links]).update(delete_attempted=True)
+        for link in links:
+            link.delete_attempted = True
+
+
 # --- what the user or scheduling decided (rows, at once) --------------------------------------------------
 
 _DIRTY = {"dirty": True, "next_attempt_at": None, "attempts": 0}
 _FORGET = {
     "remote_event_id": "", "remote_calendar_id": "", "change_key": "", "content_hash": "",
-    "create_attempted": False,
+    "create_attempted": False, "delete_attempted": False,
 }  # fmt: skip
 _NOT_DELETED = {"deleted_in_outlook": False, "deleted_in_outlook_at": None}
 _NOT_MOVED = {"moved_in_outlook": False, "moved_in_outlook_reason": "", "moved_in_outlook_at": None}

@@ -45,10 +45,15 @@ def plan_link(connection: CalendarConnection, link: EventLink, desired: Desired)
                     planned_event_id=link.remote_event_id, planned_generation=link.generation)  # fmt: skip
     if link.deleted_in_outlook or link.moved_in_outlook or desired.want is Want.LEAVE:
         return plan  # never fight the user; history stays as it is
-    if link.remote_event_id and link.create_attempted:
+    if link.remote_event_id and (
+        link.create_attempted or link.delete_attempted and desired.want is not Want.ABSENT
+    ):
         # A move's create was sent after its delete and never recorded (a kill, a lost lease): the recorded
         # event was probably deleted and a new one may be anywhere. Delete the recorded one (a 404 is fine) and
         # keep the attempt: the next step probes by link key and adopts, moves or deletes what it finds.
+        # Likewise a delete of the recorded event that was sent and never recorded, when the shift is wanted
+        # again (or the chosen calendar is the old one again): the event is probably gone by our hand, so an
+        # update's 404 would be taken for the user's deletion. Retired, it is forgotten and created anew.
         plan.action = Plan.RETIRE
         plan.first = Operation("delete", link.id, event_id=link.remote_event_id,
                                calendar_id=_event_calendar(connection, link))  # fmt: skip

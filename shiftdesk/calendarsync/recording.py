@@ -32,7 +32,8 @@ Status = CalendarConnection.Status
 Action: Any = SyncLogEntry.Action
 Outcome: Any = SyncLogEntry.Outcome
 _LINK_FIELDS = [
-    "remote_event_id", "remote_calendar_id", "change_key", "content_hash", "create_attempted", "generation",
+    "remote_event_id", "remote_calendar_id", "change_key", "content_hash", "create_attempted",
+    "delete_attempted", "generation",
     "attempts", "next_attempt_at", "last_error", "deleted_in_outlook", "deleted_in_outlook_at", "synced_at",
     "shift_end",
 ]  # fmt: skip
@@ -157,8 +158,12 @@ def _apply(rec: StepRecord, plan: LinkPlan) -> None:
         rec.successes += 1
     elif plan.action is Plan.RETIRE:
         _entry(rec, plan, Action.DELETE, Outcome.OK, first, "Already deleted." if first.error else "")
+        create_pending = link.create_attempted
         linkstate.forgotten(link)
-        linkstate.create_may_have_landed(link)  # stays dirty: the next step probes for the newer event
+        if create_pending:
+            linkstate.create_may_have_landed(link)  # stays dirty: the next step probes for the newer event
+        # else only our own unrecorded delete was pending: nothing else can be out there; stays dirty and
+        # the next step creates (new generation, new transactionId) or finds nothing to do.
         rec.successes += 1
     else:
         _apply_two_step(rec, plan)
@@ -289,7 +294,7 @@ def write_links(plans: list[LinkPlan], clean: dict[int, int]) -> None:
     ]  # fmt: skip
     if not facts:
         return
-    rid, cal, key, gen, att, chash = (
+    rid, cal, key, gen, att, chash, datt = (
         quote(meta.get_field(n).column)
         for n in (
             "remote_event_id",
@@ -298,10 +303,12 @@ def write_links(plans: list[LinkPlan], clean: dict[int, int]) -> None:
             "generation",
             "create_attempted",
             "content_hash",
+            "delete_attempted",
         )
     )
+    # The row now stands for another event (or none): a delete attempted of the planned one is settled.
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {rid} = %s, {cal} = %s, {key} = %s, {gen} = %s, "  # noqa: S608
+        f"UPDATE {quote(meta.db_table)} SET {rid} = %s, {cal} = %s, {key} = %s, {gen} = %s, {datt} = %s, "  # noqa: S608
         f"{att} = CASE WHEN %s THEN %s ELSE {att} END, {chash} = CASE WHEN %s THEN '' ELSE {chash} END "
         f"WHERE {quote('id')} = %s AND {state_seq} <> %s AND {rid} = %s AND {gen} = %s"
     )
@@ -310,7 +317,7 @@ def write_links(plans: list[LinkPlan], clean: dict[int, int]) -> None:
             sql,
             [
                 [p.link.remote_event_id, p.link.remote_calendar_id, p.link.change_key, p.link.generation,
-                 bool(p.link.remote_event_id), False, not p.link.remote_event_id,
+                 False, bool(p.link.remote_event_id), False, not p.link.remote_event_id,
                  p.link.id, p.planned_state_seq, p.planned_event_id, p.planned_generation]
                 for p in facts
             ],

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from shiftdesk.calendarsync.desired import desired_for_links, pending_deletes_and_events
 from shiftdesk.calendarsync.lease import hold_lease
-from shiftdesk.calendarsync.linkstate import Plan, creates_attempted
+from shiftdesk.calendarsync.linkstate import Plan, creates_attempted, deletes_attempted
 from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
 from shiftdesk.calendarsync.network import event_loop, network_phase, open_provider, run_ops
 from shiftdesk.calendarsync.plan import LinkPlan, plan_link, second_operation
@@ -97,6 +97,9 @@ def _send(
         record.lease_lost = True
         return
     creates_attempted(p.link for p in work if p.first is not None and p.first.kind == "create")
+    # A first delete is always of the recorded event (DELETE, MOVE, RETIRE); a probe's second delete is of
+    # an event found by link key, covered by create_attempted.
+    deletes_attempted(p.link for p in work if p.first is not None and p.first.kind == "delete")
     try:
         token = backend.credentials(connection)
     except ProviderError as error:

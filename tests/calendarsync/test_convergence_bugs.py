@@ -46,6 +46,25 @@ def choose(sync, user, calendar: dict) -> None:
                         freebusy_calendar_id=calendar["id"], freebusy_calendar_name=calendar["name"])  # fmt: skip
 
 
+def step_dies_before_recording(sync, user) -> None:
+    """One step sends its requests (Outlook carries them out), then the worker dies before recording them."""
+    from shiftdesk.calendarsync import step as engine
+    from shiftdesk.calendarsync.models import CalendarConnection
+
+    real = engine.record_step
+
+    def crash(record):
+        raise RuntimeError("worker died before recording")
+
+    engine.record_step = crash
+    try:
+        with pytest.raises(RuntimeError):
+            sync.step(user)
+    finally:
+        engine.record_step = real
+    CalendarConnection.objects.filter(user=user).update(lease_owner="", lease_expires_at=None)
+
+
 def transaction_ids(sync, user) -> list[str]:
     return [e["transactionId"] for e in sync.events(user)]
 
@@ -132,27 +151,13 @@ def test_the_probe_finds_an_unrecorded_event_left_in_a_calendar_no_longer_chosen
     """A crash after the create landed in Work (nothing recorded, not even a lost answer's error); then the
     user chose the default calendar. Nothing recorded says "Work" except the calendar itself: the probe must
     look through the mailbox's calendars by their documented paths and move the event."""
-    from shiftdesk.calendarsync import step as engine
     from shiftdesk.calendarsync.models import EventLink
 
     bob = sync.add_user(0)
     work = add_calendar(sync, bob, "Work")
     choose(sync, bob, work)
     sync.assign(sync.shift(), bob)
-    real = engine.record_step
-
-    def crash(record):
-        raise RuntimeError("worker died before recording")
-
-    engine.record_step = crash
-    try:
-        with pytest.raises(RuntimeError):
-            sync.step(bob)
-    finally:
-        engine.record_step = real
-    from shiftdesk.calendarsync.models import CalendarConnection
-
-    CalendarConnection.objects.filter(user=bob).update(lease_owner="", lease_expires_at=None)
+    step_dies_before_recording(sync, bob)
     default = sync.default_calendar(bob)
     choose(sync, bob, default)
     sync.drain(bob)
@@ -363,8 +368,7 @@ def test_a_move_killed_after_its_create_is_never_orphaned(sync, then):
     then dies before recording: the link still names the deleted event, with a create attempted. Whatever
     comes next (an unassignment, the old calendar chosen again), the new event is found, never left behind,
     and nothing is blamed on the user (found by the model test's long profile)."""
-    from shiftdesk.calendarsync import step as engine
-    from shiftdesk.calendarsync.models import CalendarConnection, EventLink
+    from shiftdesk.calendarsync.models import EventLink
     from shiftdesk.scheduling.actions import do_unassign_staff
 
     bob = sync.add_user(0)
@@ -374,18 +378,7 @@ def test_a_move_killed_after_its_create_is_never_orphaned(sync, then):
     default = sync.default_calendar(bob)
     work = add_calendar(sync, bob, "Work")
     choose(sync, bob, work)
-    real = engine.record_step
-
-    def crash(record):
-        raise RuntimeError("worker died before recording")
-
-    engine.record_step = crash
-    try:
-        with pytest.raises(RuntimeError):
-            sync.step(bob)
-    finally:
-        engine.record_step = real
-    CalendarConnection.objects.filter(user=bob).update(lease_owner="", lease_expires_at=None)
+    step_dies_before_recording(sync, bob)
     [moved] = sync.events(bob)
     assert moved["calendarId"] == work["id"]
     link = EventLink.objects.get()
