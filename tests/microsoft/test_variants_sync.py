@@ -14,6 +14,13 @@ import pytest
 from tests.calendarsync.conftest import azure, emulator, emulator_server, sync  # noqa: F401
 from tests.calendarsync.test_delta_watch import check_now
 
+
+@pytest.fixture
+def provider() -> str:
+    """The engine's `sync` fixture builds the world of this provider (tests/calendarsync/conftest.py)."""
+    return "microsoft"
+
+
 pytestmark = pytest.mark.django_db
 
 
