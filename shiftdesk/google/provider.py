@@ -68,6 +68,14 @@ def split_remote_id(value: str) -> tuple[str, str]:
     return calendar_id, event_id
 
 
+def event_address(event_id: str, calendar_id: str = "") -> tuple[str, str]:
+    """(calendar, Google event id) to reach an event of ours: `calendar_id` is where the link records it now
+    (the engine's update and delete operations carry it): the user may have moved it there (events.move keeps
+    the id), and the calendar in our remote id, where we wrote it, then holds only its cancelled copy."""
+    written_in, gid = split_remote_id(event_id)
+    return calendar_id or written_in, gid
+
+
 def google_event(content: EventContent, link_key: str) -> dict[str, Any]:
     """EventContent as Google's event JSON. Deliberately no attendees (Google would email invitations)."""
     return {
@@ -137,6 +145,13 @@ def provider_error(response: httpx.Response, attempt: int) -> ProviderError:
                          permanent=True, status=status)  # fmt: skip
 
 
+def deleted_in_google() -> ProviderError:
+    """A patch of an event the user deleted: Google answers 200 with the event, status "cancelled"."""
+    return ProviderError(
+        "The event was deleted in Google Calendar.", permanent=True, not_found=True, status=410
+    )
+
+
 class GoogleCalendarProvider(CalendarProvider):
     def __init__(self, http: httpx.AsyncClient, access_token: str, *, owns_client: bool) -> None:
         self.http = http
@@ -145,6 +160,7 @@ class GoogleCalendarProvider(CalendarProvider):
         self._owns_client = owns_client
         self.pacer = Pacer()
         self._calendars: list[RemoteCalendar] | None = None
+        self._recorded_calendar: dict[str, str] = {}  # remote id -> the calendar its link records (run_one)
 
     def __repr__(self) -> str:  # never the token
         return "<GoogleCalendarProvider>"
@@ -201,9 +217,18 @@ class GoogleCalendarProvider(CalendarProvider):
         path = f"/calendars/{quote(calendar_id, safe='')}/events"
         return path + (f"/{quote(event_id, safe='')}" if event_id else "")
 
-    def _remote(self, data: dict[str, Any], calendar_id: str) -> RemoteEvent:
-        return RemoteEvent(remote_id(calendar_id, data["id"]), data.get("etag", ""), calendar_id,
+    def _remote(self, data: dict[str, Any], calendar_id: str, written_in: str = "") -> RemoteEvent:
+        """The event in `calendar_id`; its remote id keeps the calendar we wrote it in (`written_in`), so the
+        link's id stays the same when the user moves the event (as Graph's immutable ids do)."""
+        return RemoteEvent(remote_id(written_in or calendar_id, data["id"]), data.get("etag", ""), calendar_id,
                            google_instant(data.get("start")), google_instant(data.get("end")))  # fmt: skip
+
+    async def run_one(self, op: Operation) -> None:
+        """As CalendarProvider.run_one; an update or delete goes to the calendar the link records the event in
+        (op.calendar_id), not only the one in its remote id (event_address)."""
+        if op.kind in ("update", "delete") and op.calendar_id:
+            self._recorded_calendar[op.event_id] = op.calendar_id
+        await super().run_one(op)
 
     async def create_event(
         self, calendar_id: str, content: EventContent, *, link_key: str, transaction_id: str
@@ -220,20 +245,21 @@ class GoogleCalendarProvider(CalendarProvider):
             return await self.update_event(remote_id(calendar_id, event_id), content, link_key=link_key)
         return self._remote(response.json(), calendar_id)
 
-    async def update_event(self, event_id: str, content: EventContent, *, link_key: str) -> RemoteEvent:
-        calendar_id, gid = split_remote_id(event_id)
+    async def update_event(
+        self, event_id: str, content: EventContent, *, link_key: str, calendar_id: str = ""
+    ) -> RemoteEvent:
+        where, gid = event_address(event_id, calendar_id or self._recorded_calendar.get(event_id, ""))
         response = await self._request(
-            "PATCH", self._path(calendar_id, gid), content=json.dumps(google_event(content, link_key))
+            "PATCH", self._path(where, gid), content=json.dumps(google_event(content, link_key))
         )
         data = response.json()
         if data.get("status") == "cancelled":
-            raise ProviderError("The event was deleted in Google Calendar.", permanent=True, not_found=True,
-                                status=410)  # fmt: skip
-        return self._remote(data, calendar_id)
+            raise deleted_in_google()
+        return self._remote(data, where, split_remote_id(event_id)[0])
 
-    async def delete_event(self, event_id: str) -> None:
-        calendar_id, gid = split_remote_id(event_id)
-        await self._request("DELETE", self._path(calendar_id, gid))
+    async def delete_event(self, event_id: str, *, calendar_id: str = "") -> None:
+        where, gid = event_address(event_id, calendar_id or self._recorded_calendar.get(event_id, ""))
+        await self._request("DELETE", self._path(where, gid))
 
     async def list_calendars(self) -> list[RemoteCalendar]:
         if self._calendars is None:
@@ -332,7 +358,7 @@ class GoogleCalendarProvider(CalendarProvider):
                 raise
             data = response.json()
             if data.get("status") != "cancelled":
-                return self._remote(data, candidate)
+                return self._remote(data, candidate, written_in)
         return None
 
 

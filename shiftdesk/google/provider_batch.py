@@ -41,13 +41,13 @@ _TRIES = 3
 
 def _part(op: Operation, prefix: str) -> tuple[str, str, dict[str, Any] | None]:
     """(method, path, JSON body) of one operation, as its single request would be."""
-    from shiftdesk.google.provider import GoogleCalendarProvider, event_id_for, google_event, split_remote_id
+    from shiftdesk.google.provider import GoogleCalendarProvider, event_address, event_id_for, google_event
 
     if op.kind == "create":
         assert op.content is not None
         path = prefix + "/calendar/v3" + GoogleCalendarProvider._path(op.calendar_id)
         return "POST", path, {"id": event_id_for(op.transaction_id), **google_event(op.content, op.link_key)}
-    calendar_id, event_id = split_remote_id(op.event_id)
+    calendar_id, event_id = event_address(op.event_id, op.calendar_id)
     path = prefix + "/calendar/v3" + GoogleCalendarProvider._path(calendar_id, event_id)
     if op.kind == "update":
         assert op.content is not None
@@ -155,7 +155,7 @@ class Lanes:
 
     async def _send(self, chunk: list[Operation], tries: dict[int, int]) -> list[Operation]:
         """Send one batch; returns the operations to try again."""
-        from shiftdesk.google.provider import provider_error
+        from shiftdesk.google.provider import deleted_in_google, event_address, provider_error
 
         provider, pacer = self.provider, self.provider.pacer
         if not await pacer.wait_for_mailbox():
@@ -190,13 +190,22 @@ class Lanes:
                 error = ProviderError("Google's batch answer left out a call.", unanswered=True)
             if error is None:
                 assert answer is not None
+                data = (
+                    json.loads(answer.content or b"{}")
+                    if answer.status_code < 400 and op.kind != "delete"
+                    else {}
+                )
+                if op.kind == "update" and data.get("status") == "cancelled":
+                    # A patch of an event the user deleted answers 200 with the tombstone: deleted in Google,
+                    # as the single request's update_event says (it was once recorded as a good update).
+                    self._finish(op, deleted_in_google(), before[n], started)
+                    continue
                 if answer.status_code < 400:
-                    if op.kind != "delete":
-                        data = json.loads(answer.content or b"{}")
-                        calendar_id = (
-                            op.calendar_id if op.kind == "create" else op.event_id.rpartition("/")[0]
-                        )
-                        op.result = provider._remote(data, calendar_id)
+                    if op.kind == "create":
+                        op.result = provider._remote(data, op.calendar_id)
+                    elif op.kind == "update":
+                        where, _ = event_address(op.event_id, op.calendar_id)
+                        op.result = provider._remote(data, where, op.event_id.rpartition("/")[0])
                     self._finish(op, None, before[n], started)
                     continue
                 if answer.status_code == 409 and op.kind == "create":

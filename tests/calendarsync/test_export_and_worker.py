@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from tests.calendarsync.conftest import PROVIDERS
 
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_export_not_exported_creates_events_for_shifts_assigned_before_authorization(sync):
     from shiftdesk.calendarsync.actions import do_start_export
     from shiftdesk.calendarsync.exports import export_progress
@@ -31,6 +34,7 @@ def test_export_not_exported_creates_events_for_shifts_assigned_before_authoriza
     assert export_progress(again)["total"] == 0 and export_progress(again)["status"] == "done"
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_export_all_finds_and_updates_events_instead_of_duplicating(sync):
     from shiftdesk.calendarsync.actions import do_disconnect_calendar, do_start_export
     from shiftdesk.calendarsync.models import ExportJob
@@ -55,6 +59,7 @@ def test_export_all_finds_and_updates_events_instead_of_duplicating(sync):
     assert {e["subject"] for e in events} == {"Info Desk - Reference"}  # and rewritten
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_the_worker_drains_many_connections_and_the_sweep_requeues_lost_wakeups(sync):
     from shiftdesk.calendarsync.models import CalendarConnection
     from shiftdesk.calendarsync.worker import Worker
@@ -70,6 +75,7 @@ def test_the_worker_drains_many_connections_and_the_sweep_requeues_lost_wakeups(
     assert CalendarConnection.objects.filter(sync_due_at__isnull=False).count() == 0
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_the_listener_marks_in_the_same_transaction(sync):
     from shiftdesk.calendarsync.models import EventLink
 
@@ -83,7 +89,9 @@ def test_the_listener_marks_in_the_same_transaction(sync):
     assert sync.step(bob) is False
 
 
-def test_the_structured_log_names_the_action_and_never_a_token(sync, caplog):
+def test_the_structured_log_names_the_action_and_never_a_token(
+    sync, caplog
+):  # Microsoft-only: Graph ids and MSAL's cache
     import json
 
     bob = sync.add_user(0)
