@@ -327,6 +327,8 @@ DEMO_BANNER = """
                            not the ShiftDesk admin above)
    Outlook viewer          {emulator}/outlook/
    Staff mailboxes         every demo staff member's ShiftDesk email, password {mailbox_password}
+   Personal account        {personal_account} / {mailbox_password}   (a personal Microsoft account, as in
+                           the FAQ: it signs in where the app admits personal Microsoft accounts)
    Its certificate comes from a local CA: {ca}
    (your browser will warn once: trust that file, or accept the warning for this local address)
 

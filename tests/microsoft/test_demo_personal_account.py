@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import defaultdict
 
 from django.core.management import call_command
 from django.test import Client
@@ -41,6 +42,12 @@ def test_the_demo_world_has_a_personal_account_that_can_authorize(
     assert response.status_code == 302
     connection = CalendarConnection.objects.get(user__email=DEMO_STAFF[0].email)
     assert connection.account_email == personal and len(connection.account_id) == 16
+
+    # The launcher's banner (dev.py demo) prints this login with the others.
+    import dev
+
+    banner = dev.DEMO_BANNER.format_map(defaultdict(str, logins))
+    assert f"Personal account        {personal} / {logins['mailbox_password']}" in banner
 
 
 def test_the_azure_box_says_which_account_type_to_pick(alice_client):
