@@ -160,6 +160,14 @@ class FaultConfig:
             return decision
 
 
+def log_injected(state: Any, method: str, path: str, status: int | None, fault: str) -> None:
+    """An injected error or drop goes in the request log too (it never reached the API, which logs the rest),
+    as m365emulator logs its injected faults: tests count the tries a client made. `path` as the API logs
+    it, without the /google prefix; no user (the fault answers before the token is read)."""
+    state.request_log.append({"time": state.now(), "method": method, "path": path.removeprefix("/google"),
+                              "status": status, "client_id": None, "user": None, "fault": fault})  # fmt: skip
+
+
 def json_response_messages(err: ge.ApiError, retry_after: int | None) -> tuple[dict, dict]:
     raw = json.dumps(err.body()).encode()
     headers = [
@@ -194,6 +202,9 @@ class GoogleFaultMiddleware:
         decision = config.decide()
         if decision.latency:
             await asyncio.sleep(decision.latency)
+        if decision.drop or decision.error:
+            log_injected(self.state, scope["method"], path, None if decision.drop else error_for(decision.error).code,
+                         "dropped" if decision.drop else "injected")  # fmt: skip
         if decision.drop:
             await send(
                 {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]}

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from googleemulator import PREFIX
 from googleemulator.calendar import exceptions as ge
 from googleemulator.calendar.responses import Answer, dispatch, to_response
-from googleemulator.faults import error_for
+from googleemulator.faults import error_for, log_injected
 from googleemulator.oauth.responses import gstate, issuer
 
 MAX_CALLS = 1000
@@ -93,6 +93,7 @@ async def batch(request: Request) -> Response:
             if fault and fault.error:
                 err = error_for(fault.error)
                 answer = Answer(err.code, err.body(), dict(err.headers))
+                log_injected(state, method, path, err.code, "injected")
             elif not path.startswith(prefix):
                 answer = Answer(404, ge.not_found().body())
             else:

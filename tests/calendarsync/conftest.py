@@ -252,6 +252,10 @@ class Sync:
             self._event_path(user, event), json={"subject": subject}
         ).raise_for_status()
 
+    def events_path(self, calendar_id: str) -> str:
+        """The path the app creates events of a calendar at (for faults aimed at it)."""
+        return f"/v1.0/me/calendars/{calendar_id}/events"
+
     def revoke_grant(self, user) -> None:
         """The user withdraws ShiftDesk's consent, and their access tokens run out."""
         upn = self.upns[user.pk]
@@ -431,6 +435,9 @@ class GoogleSync(Sync):
 
     def user_edits_subject(self, user, event: dict, subject: str) -> None:
         self.gcontrol.patch(self._event_path(user, event), json={"summary": subject}).raise_for_status()
+
+    def events_path(self, calendar_id: str) -> str:
+        return f"/google/calendar/v3/calendars/{calendar_id}/events"
 
     def revoke_grant(self, user) -> None:
         """The user removes ShiftDesk in their Google Account (its refresh tokens revoked), and the access token
