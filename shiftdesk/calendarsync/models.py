@@ -47,7 +47,8 @@ class CalendarConnection(models.Model):
     freebusy_calendar_name = models.CharField(max_length=255, blank=True)
     # When a chosen calendar lives in another person's mailbox (shared with the user in Outlook), that
     # mailbox's address (Graph: `owner.address` in GET /me/calendars); blank for the user's own calendars.
-    # The Graph provider and free/busy then address it through /users/{owner}/... (issue 13).
+    # The Graph provider and free/busy still reach it through the user's own /me/calendars/{id}/... (the
+    # documented sharee path, issue 13); the owner names it in messages when the share is withdrawn.
     sync_calendar_owner = models.CharField(max_length=320, blank=True)
     freebusy_calendar_owner = models.CharField(max_length=320, blank=True)
     # Shifts assigned after this instant are synced automatically; earlier ones only by an export.
