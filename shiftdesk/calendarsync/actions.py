@@ -171,11 +171,13 @@ def do_choose_calendars(
         # it there and creates it in the new one. (Past events stay where they are.)
         linkstate.marked_for_sync(EventLink.objects.filter(connection=current))
         updates["sync_due_at"] = timezone.now()
-        if current.status == CalendarConnection.Status.ERROR:
-            # The error named the calendar (e.g. a share withdrawn: "Choose another Calendar to Sync shifts
-            # with"): choosing another one is the fix, so syncing starts again; any other refusal stops it
-            # again at the next step, with its own message.
-            updates.update(status=CalendarConnection.Status.CONNECTED, last_error="", consecutive_failures=0)
+    if current.status == CalendarConnection.Status.ERROR:
+        # The error named the calendar (e.g. a share withdrawn: "Choose another Calendar to Sync shifts
+        # with"): choosing another one is the fix, and so is saving the same one once its owner has shared it
+        # again, so syncing starts again either way; a refusal that still holds stops it again at the next
+        # step, with its own message (one step's requests, not a loop: the user pressed a button).
+        updates.update(status=CalendarConnection.Status.CONNECTED, last_error="", consecutive_failures=0,
+                       sync_due_at=timezone.now())  # fmt: skip
     CalendarConnection.objects.filter(pk=current.pk).update(**updates)
     current.refresh_from_db()
     for name in (*updates, "sync_due_at"):

@@ -271,12 +271,39 @@ def test_a_withdrawn_or_read_only_share_stops_the_connection_naming_calendar_and
     admin.force_login(alice)
     assert MESSAGE in admin.get("/admin/accounts/integration-status/").content.decode()
 
+    # Saving the same calendar while the share is still withdrawn (or read-only) stops it again at once,
+    # with the same message: one step, not a loop.
+    if change == "read_only":
+        save_calendars(bob, cal, cal)
+        sync.step(bob)
+        assert sync.connection(bob).status == CalendarConnection.Status.ERROR
+        assert MESSAGE in sync.connection(bob).last_error
+        assert sync.step(bob) is False
+
     # Choosing another calendar (his own) is the way out: syncing starts again there.
     own = sync.default_calendar(bob)["id"]
     save_calendars(bob, own, own) if change == "read_only" else _save_without_shared(bob, own)
     sync.drain(bob)
     assert sync.connection(bob).status == "connected"
     assert len(sync.events(bob)) == 2
+
+
+def test_once_the_owner_shares_again_save_calendars_with_the_same_calendar_starts_syncing_again(sync, desk):
+    """The page says: ask the owner to share again with permission to edit, then press Save Calendars. The
+    same calendar saved again restarts syncing (no administrator needed), and the shift waiting is written."""
+    bob, cal, _ = desk
+    sync.assign(sync.shift(days=1), bob)
+    sync.drain(bob)
+    share(sync, cal, bob, role="read")
+    sync.assign(sync.shift(days=2), bob)
+    sync.step(bob)
+    assert sync.connection(bob).status == CalendarConnection.Status.ERROR
+    share(sync, cal, bob, role="write")
+    save_calendars(bob, cal, cal)
+    sync.drain(bob)
+    conn = sync.connection(bob)
+    assert (conn.status, conn.last_error) == (CalendarConnection.Status.CONNECTED, "")
+    assert len(owner_events(sync, cal)) == 2
 
 
 def _save_without_shared(user, calendar_id: str) -> None:
