@@ -14,6 +14,15 @@ from django.utils import timezone
 
 from shiftdesk.lib.crypto import EncryptedTextField
 
+# Where a connection's events are, as a user says it: engine messages ("The event was deleted in Outlook.")
+# and the pages name the user's own calendar service. Exchange (password) is Outlook too.
+CALENDAR_PLACE = {"google": "Google Calendar"}
+
+
+def calendar_place(provider: str) -> str:
+    """ "Outlook" or "Google Calendar"."""
+    return CALENDAR_PLACE.get(provider, "Outlook")
+
 
 class CalendarConnection(models.Model):
     class Provider(models.TextChoices):

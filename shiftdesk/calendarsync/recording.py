@@ -19,7 +19,13 @@ from django.utils import timezone
 from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.lease import hold_lease, reschedule
 from shiftdesk.calendarsync.linkstate import Plan
-from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, SyncLogEntry
+from shiftdesk.calendarsync.models import (
+    CalendarConnection,
+    EventLink,
+    ExportJob,
+    SyncLogEntry,
+    calendar_place,
+)
 from shiftdesk.calendarsync.pacing import backoff_seconds
 from shiftdesk.calendarsync.providers.base import Fate, Operation, ProviderError
 
@@ -90,7 +96,8 @@ def _fail(rec: StepRecord, plan: LinkPlan, op: Operation, action: str) -> None:
         return
     if error.not_found and op.kind == "create":
         rec.connection_error = rec.connection_error or ProviderError(
-            "The calendar chosen to sync shifts with no longer exists in Outlook. Choose another calendar.",
+            f"The calendar chosen to sync shifts with no longer exists in {calendar_place(rec.connection.provider)}. "
+            "Choose another calendar.",
             permanent=True,
             status=404,
         )
@@ -145,7 +152,8 @@ def _apply(rec: StepRecord, plan: LinkPlan) -> None:
         if first.error is not None:  # 404: the user deleted it in Outlook; never recreate in a loop
             linkstate.gone_in_outlook(link, rec.now)
             rec.clean.append((link.id, link.mark_seq))
-            _entry(rec, plan, Action.UPDATE, Outcome.GONE, first, "The event was deleted in Outlook.")
+            place = calendar_place(rec.connection.provider)
+            _entry(rec, plan, Action.UPDATE, Outcome.GONE, first, f"The event was deleted in {place}.")
             return
         _written(link, first, plan, rec.now)
         rec.clean.append((link.id, link.mark_seq))

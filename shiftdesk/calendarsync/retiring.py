@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection, SyncLogEntry
+from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection, SyncLogEntry, calendar_place
 from shiftdesk.calendarsync.network import event_loop, run_ops
 from shiftdesk.calendarsync.pacing import backoff_seconds
 from shiftdesk.calendarsync.providers import get_backend
@@ -194,7 +194,8 @@ def _retire(
         SyncLogEntry(connection=connection, at=now, action=Action.DELETE, outcome=Outcome.FAILED,
                      shift_ref=e["shift"], remote_event_id=e.get("event_id", ""),
                      message=f"Not deleted from the previous calendar ({_where(retiring)}): {why} "
-                             "The event stays there; delete it in Outlook if you no longer want it.")
+                             f"The event stays there; delete it in {calendar_place(retiring.provider)} if you no "
+                             "longer want it.")
         for e, why in failed
     ]  # fmt: skip
     if connection is None:

@@ -18,7 +18,7 @@ from django.db import transaction
 from shiftdesk.calendarsync.desired import desired_for_links, pending_deletes_and_events
 from shiftdesk.calendarsync.lease import hold_lease
 from shiftdesk.calendarsync.linkstate import Plan, creates_attempted, deletes_attempted
-from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry, calendar_place
 from shiftdesk.calendarsync.network import event_loop, network_phase, open_provider, run_ops
 from shiftdesk.calendarsync.plan import LinkPlan, plan_link, second_operation
 from shiftdesk.calendarsync.providers.base import Fate, ProviderError
@@ -65,7 +65,8 @@ def _brake(connection: CalendarConnection, now: datetime) -> bool:
     if doomed < settings.SYNC_SAFETY_BRAKE_MIN_DELETES or doomed * 2 <= total:
         return False
     reason = (
-        f"Paused: the next sync would delete {doomed} of this user's {total} upcoming events in Outlook. "
+        f"Paused: the next sync would delete {doomed} of this user's {total} upcoming events in "
+        f"{calendar_place(connection.provider)}. "
         "An administrator must confirm before ShiftDesk deletes them."
     )
     with transaction.atomic():

@@ -24,6 +24,7 @@ from shiftdesk.calendarsync.models import (
     ExportJob,
     RetiringConnection,
     SyncLogEntry,
+    calendar_place,
 )
 from shiftdesk.calendarsync.providers import get_backend
 from shiftdesk.scheduling.models import Shift, Site
@@ -207,16 +208,10 @@ CONNECT_WAYS = {
 
 # Where a connection's events live and what its account is called, in the user's words: a Google user's events
 # are deleted "in Google Calendar", never "in Outlook". Providers not listed are Microsoft's (Outlook, Exchange).
-CALENDAR_PLACE = {"google": "Google Calendar"}
 ACCOUNT_KIND = {"microsoft": "Microsoft account", "exchange": "Exchange account", "google": "Google account"}
 # Integration Status's two error columns, LibStaffer's words: "Exchange Errors" holds the errors of Microsoft's
 # connections (Outlook OAuth 2 and Exchange password), "Google Errors" those of Google's.
 ERROR_COLUMN = {"google": "google"}
-
-
-def calendar_place(provider: str) -> str:
-    """Where the user's events are, as a user says it: "Outlook" or "Google Calendar"."""
-    return CALENDAR_PLACE.get(provider, "Outlook")
 
 
 def account_kind(provider: str) -> str:

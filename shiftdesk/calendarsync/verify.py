@@ -31,7 +31,7 @@ from django.db.models import F
 from shiftdesk.calendarsync import linkstate
 from shiftdesk.calendarsync.desired import Desired, desired_for_links
 from shiftdesk.calendarsync.lease import hold_lease
-from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry
+from shiftdesk.calendarsync.models import CalendarConnection, EventLink, SyncLogEntry, calendar_place
 from shiftdesk.calendarsync.network import event_loop, network_phase, run_ops
 from shiftdesk.calendarsync.providers.base import ChangeSet, Fate, Operation, ProviderError, RemoteEvent
 from shiftdesk.calendarsync.recording import StepRecord, record_step
@@ -219,7 +219,7 @@ def _record(
         SyncLogEntry.objects.bulk_create(
             [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.GONE,
                           shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id,
-                          message="The event was deleted in Outlook.")
+                          message=f"The event was deleted in {calendar_place(connection.provider)}.")
              for i in gone]
             + [SyncLogEntry(connection=connection, action=SyncLogEntry.Action.SKIP, outcome=SyncLogEntry.Outcome.MOVED,
                             shift_ref=by_id[i].shift_ref, remote_event_id=by_id[i].remote_event_id, message=reason)
@@ -239,7 +239,10 @@ def moved_reason(
     """(why, its calendar now) when the user moved the event we wrote; None when it is as we left it."""
     ours = link.remote_calendar_id or connection.sync_calendar_id
     if remote.calendar_id and ours and remote.calendar_id != ours:
-        return "You moved the event to another calendar in Outlook.", remote.calendar_id
+        return (
+            f"You moved the event to another calendar in {calendar_place(connection.provider)}.",
+            remote.calendar_id,
+        )
     if remote.start is None or remote.end is None:
         return None  # the provider did not say when the event is: nothing to compare
     if desired is None or desired.content is None or desired.hash != link.content_hash:
@@ -247,7 +250,7 @@ def moved_reason(
     start, end = _content_instant(desired.content.start), _content_instant(desired.content.end)
     if start is None or end is None or (start, end) == (remote.start, remote.end):
         return None
-    return "You changed the event's time in Outlook.", remote.calendar_id
+    return f"You changed the event's time in {calendar_place(connection.provider)}.", remote.calendar_id
 
 
 def _content_instant(value: dict[str, str]) -> datetime | None:

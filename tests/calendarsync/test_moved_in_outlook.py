@@ -45,19 +45,21 @@ def moved(sync):
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_verification_notices_events_moved_to_another_calendar_or_time_and_never_fights(sync, moved):
-    from shiftdesk.calendarsync.models import EventLink, SyncLogEntry
+    from shiftdesk.calendarsync.models import EventLink, SyncLogEntry, calendar_place
     from shiftdesk.scheduling.actions import do_update_shift
 
     bob, shifts, (to_other, retimed, untouched), other = moved
     verify_now(sync, bob)
+    place = calendar_place(sync.connection(bob).provider)  # "Outlook" / "Google Calendar": the user's words
     links = {link.remote_event_id: link for link in EventLink.objects.all()}
     assert links[to_other["id"]].moved_in_outlook
     assert (
-        links[to_other["id"]].moved_in_outlook_reason == "You moved the event to another calendar in Outlook."
+        links[to_other["id"]].moved_in_outlook_reason
+        == f"You moved the event to another calendar in {place}."
     )
     assert links[to_other["id"]].remote_calendar_id == other["id"]
     assert links[retimed["id"]].moved_in_outlook
-    assert links[retimed["id"]].moved_in_outlook_reason == "You changed the event's time in Outlook."
+    assert links[retimed["id"]].moved_in_outlook_reason == f"You changed the event's time in {place}."
     assert not links[untouched["id"]].moved_in_outlook and not links[untouched["id"]].deleted_in_outlook
     assert SyncLogEntry.objects.filter(outcome="moved").count() == 2
 
