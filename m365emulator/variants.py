@@ -81,6 +81,17 @@ SWITCHES: dict[str, dict[str, str]] = {
         "ErrorItemNotFound 'The specified object was not found in the store.' (as reported in "
         "microsoftgraph/microsoft-graph-docs-contrib issue 6050)",
     },
+    # Shared calendars: the ids a sharee sees for another person's calendar and its events.
+    "shared_calendar_ids": {
+        "per_mailbox": "concepts/outlook-get-shared-events-calendars.md, 'Share recipient: Get shared, custom "
+        "calendar or its events from share recipient's mailbox', step 2: 'The IDs of the shared calendar and its "
+        "event correspond to the local copy of Alex' calendar in Adele's mailbox'; the owner-mailbox section: "
+        "'calendar and event IDs that correspond to only the owner's mailbox. Specifying these calendar and event "
+        "IDs in the share recipient's mailbox ... would return an error.' The sharee's /me/calendars lists the "
+        "calendar under an id of its own and every event read or written through /me/calendars/{id}/... carries "
+        "a sharee-specific id (a stable mapping); the owner's ids below /me answer 404",
+        "same": "the emulator's historic answer: the sharee sees the owner's calendar and event ids",
+    },
 }
 DEFAULTS: dict[str, str] = {
     "calendar_subscriptions": "accepted",
@@ -91,6 +102,7 @@ DEFAULTS: dict[str, str] = {
     "multitenant_50059": "after_secret_check",
     "admin_approval_return": "consent_required",
     "shared_calendar_owner_path": "accepted",
+    "shared_calendar_ids": "per_mailbox",
 }
 
 
@@ -110,6 +122,7 @@ class Variants:
     multitenant_50059: str = DEFAULTS["multitenant_50059"]
     admin_approval_return: str = DEFAULTS["admin_approval_return"]
     shared_calendar_owner_path: str = DEFAULTS["shared_calendar_owner_path"]
+    shared_calendar_ids: str = DEFAULTS["shared_calendar_ids"]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def update(self, values: Any) -> None:

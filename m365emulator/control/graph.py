@@ -324,7 +324,51 @@ async def calendar_shares(request: Request) -> Response:
                 cal.shares[who.oid] = role
             elif request.method == "DELETE":
                 cal.shares.pop(who.oid, None)
-        return JSONResponse({"calendarId": cal.id, "shares": dict(cal.shares)})
+        return JSONResponse(
+            {
+                "calendarId": cal.id,
+                "shares": dict(cal.shares),
+                "shareeCalendarIds": _sharee_ids(state, box, cal),
+            }
+        )
+
+
+def _sharee_ids(state: Any, box: Mailbox, cal: Any) -> dict[str, str]:
+    """Recipient oid -> the id the recipient's GET /me/calendars lists the calendar under (variant
+    shared_calendar_ids: its own id under per_mailbox, the owner's under same)."""
+    if state.variants.shared_calendar_ids != "per_mailbox":
+        return {oid: cal.id for oid in cal.shares}
+    return {oid: state.graph.sharee_id(oid, box.oid, cal.id) for oid in cal.shares}
+
+
+@_guard
+async def shared_ids(request: Request) -> Response:
+    """GET /_emulator/graph/mailboxes/{sharee}/shared-ids[?owner={user}&id={owner's id}...]: how the sharee's
+    mailbox names the items of calendars shared with it (variant shared_calendar_ids). "ids" maps each owner's
+    id (calendars shared with the sharee now, their events, occurrences given out) to the sharee's id, plus
+    each `id` asked for in `owner`'s mailbox (a deleted event's too: the mapping is a pure function); under
+    `same` every id maps to itself. Tests translate what ShiftDesk recorded into the owner's raw state."""
+    box = _mailbox(request)
+    state = _state(request)
+    graph = state.graph
+    per_mailbox = state.variants.shared_calendar_ids == "per_mailbox"
+    asked = request.query_params.getlist("id")
+    owner_key = request.query_params.get("owner")
+    owner = None
+    if owner_key is not None:
+        user = state.directory.users.get(owner_key) or state.directory.user_by_login(owner_key)
+        if user is None:
+            raise exc.GraphError(404, "UserNotFound", f"No user '{owner_key}' in the directory.")
+        owner = user.oid
+    elif asked:
+        raise exc.bad_request("Name the owner of the ids asked for: ?owner={user}&id=...")
+    with graph.lock:
+        table = graph.sharee_id_table(box.oid)
+        for owner_id in asked:
+            table[owner_id] = graph.sharee_id(box.oid, owner, owner_id)
+    if not per_mailbox:
+        table = {owner_id: owner_id for owner_id in table}
+    return JSONResponse({"variant": state.variants.shared_calendar_ids, "sharee": box.oid, "ids": table})
 
 
 @_guard
@@ -365,6 +409,7 @@ routes = [
     Route("/graph/mailboxes/{user}/events/{event_id}", edit_event, methods=["PATCH"]),
     Route("/graph/mailboxes/{user}/events/{event_id}", delete_event, methods=["DELETE"]),
     Route("/graph/mailboxes/{user}/access", mailbox_access, methods=["GET", "PUT"]),
+    Route("/graph/mailboxes/{user}/shared-ids", shared_ids, methods=["GET"]),
     Route("/graph/mailboxes/{user}/expire-delta-tokens", expire_delta_tokens, methods=["POST"]),
     Route("/graph/throttling", throttling, methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route("/graph/settings", settings, methods=["GET", "PUT", "PATCH"]),

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from . import exceptions as exc
 from . import timezones as tz
+from .models import ID_PREFIX, OTHER_ENCODING_PREFIX, looks_like_id, other_encoding
 
 log = logging.getLogger("m365emulator.graph")
 JSON_TYPE = (
@@ -73,6 +74,13 @@ class Ctx:
     user: Any = None  # the directory User whose mailbox the path names
     user_prefix: str = "/me"
     counted: bool = False  # a $batch item already counted by its batch (variant whole_batch_429)
+    # Variant shared_calendar_ids=per_mailbox: the owner's ids the sharee's ids in the path stood for
+    # (owner's id -> (owner oid, the sharee's id)); `foreign` once the answer comes from another mailbox
+    # (its ids are then shown as the sharee's); `unknown_id` when an id of the path is neither the caller's
+    # nor one its mailbox gave out for a shared calendar.
+    translated: dict[str, tuple[str, str]] = field(default_factory=dict)
+    foreign: bool = False
+    unknown_id: bool = False
     _json: Any = None
     _parsed: bool = False
 
@@ -255,13 +263,110 @@ def calendar_mailbox(ctx: Ctx, calendar_id: str | None) -> Any:
         return box
     if calendar_id in box.calendars:
         return box
+    if ctx.state.variants.shared_calendar_ids == "per_mailbox":
+        # Only the sharee's own ids name the local copy; the owner's ids answer from the caller's mailbox (404).
+        owner = ctx.translated.get(calendar_id)
+        if owner is None or ctx.unknown_id or owner[0] not in ctx.graph.mailboxes:
+            return box
+        ctx.foreign = True
+        return ctx.graph.mailboxes[owner[0]]
     directory = ctx.state.directory
     for other in ctx.graph.mailboxes.values():
         owner = directory.users.get(other.oid)
         if other is not box and calendar_id in other.calendars and owner is not None:
             if owner.tenant_id == ctx.user.tenant_id:
+                ctx.foreign = True
                 return other
     return box
+
+
+def own_id(box: Any, value: str) -> bool:
+    """An id of the mailbox's own calendars, events (regular ids too) or occurrences."""
+    if value.startswith(OTHER_ENCODING_PREFIX):
+        value = ID_PREFIX + value[len(OTHER_ENCODING_PREFIX) :]
+    return (
+        value in box.calendars or value in box.events or value in box.occurrences or value in box.regular_ids
+    )
+
+
+def translate_ids(ctx: Ctx, args: tuple[str, ...]) -> tuple[str, ...]:
+    """Variant shared_calendar_ids=per_mailbox, a delegated request: each id of the path that the caller's
+    mailbox gave out for a calendar shared with it is replaced by the owner's id it stands for (the request is
+    then served from the owner's mailbox, calendar_mailbox). On the caller's own path an id that is neither
+    its own nor such a one marks the request `unknown_id` (answered from the caller's mailbox: 404). On the
+    owner's path (variant shared_calendar_owner_path=accepted) the sharee's ids reach the owner's items."""
+    if ctx.state.variants.shared_calendar_ids != "per_mailbox" or ctx.claims.app_only or ctx.user is None:
+        return args
+
+    sharee = ctx.claims.oid
+    own = ctx.mailbox() if ctx.user.oid == sharee else None
+    out = []
+    for arg in args:
+        if not looks_like_id(arg) or (own is not None and own_id(own, arg)):
+            out.append(arg)
+            continue
+        with ctx.graph.lock:
+            found = ctx.graph.owner_of_sharee_id(sharee, arg)
+        if found is None:
+            ctx.unknown_id = ctx.unknown_id or own is not None
+            out.append(arg)
+        else:
+            ctx.translated[found[1]] = (found[0], arg)
+            out.append(found[1])
+    return tuple(out)
+
+
+def show_sharee_ids(ctx: Ctx, body: Any) -> None:
+    """Variant shared_calendar_ids=per_mailbox: an answer served from the owner's mailbox through the sharee's
+    path shows the ids of the sharee's local copy: every `id` and `seriesMasterId` of a calendar or event that
+    is not the caller's own (a removed event's id too), the item in `webLink`, and the calendar in the
+    next/delta links."""
+
+    graph, sharee = ctx.graph, ctx.claims.oid
+    own = graph.mailboxes.get(sharee)
+    owners = {oid for oid, _ in ctx.translated.values()}
+    owner = next(iter(owners)) if len(owners) == 1 else None
+
+    def local(value: str, owner_oid: str | None) -> str:
+        if owner_oid is None:
+            for box, cal, _ in graph.shared_with(sharee):
+                if value in (cal.id, other_encoding(cal.id)) or own_id(box, value):
+                    owner_oid = box.oid
+                    break
+            else:
+                return value
+        return graph.sharee_id(sharee, owner_oid, value)
+
+    def walk(node: Any, owner_oid: str | None) -> None:
+        if isinstance(node, list):
+            for child in node:
+                walk(child, owner_oid)
+            return
+        if not isinstance(node, dict):
+            return
+        if isinstance(node.get("owner"), dict) and "canShare" in node:  # a calendar row of the list
+            address = node["owner"].get("address")
+            row_owner = next((b.oid for b in graph.mailboxes.values() if b.address == address), None)
+            if row_owner is not None and row_owner != sharee:
+                owner_oid = row_owner
+            elif owner is None:
+                return  # one of the caller's own calendars
+        for key in ("id", "seriesMasterId"):
+            value = node.get(key)
+            if isinstance(value, str) and looks_like_id(value) and not (own and own_id(own, value)):
+                node[key] = new = local(value, owner_oid)
+                if key == "id" and isinstance(node.get("webLink"), str):
+                    node["webLink"] = node["webLink"].replace(quote(value, safe=""), quote(new, safe=""))
+        for key in ("@odata.nextLink", "@odata.deltaLink"):
+            if isinstance(node.get(key), str):
+                for owner_id, (_oid, sharee_id) in ctx.translated.items():
+                    node[key] = node[key].replace(owner_id, sharee_id)
+        for child in node.values():
+            if isinstance(child, (dict, list)):
+                walk(child, owner_oid)
+
+    with graph.lock:
+        walk(body, owner)
 
 
 def owner_path_refused(ctx: Ctx) -> bool:
@@ -293,6 +398,7 @@ async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
             resolve_user(ctx, user_segment)
             if owner_path_refused(ctx):
                 raise exc.item_not_found()
+            args = translate_ids(ctx, args)
         mailbox_oid = ctx.user.oid if ctx.user is not None else ctx.claims.oid
         if mailbox_oid in ctx.graph.denied_mailboxes and not getattr(handler, "unthrottled", False):
             raise exc.access_denied()  # the mailbox denies the app; a $batch envelope is not the mailbox's
@@ -320,6 +426,12 @@ async def dispatch(ctx: Ctx, latency: float = 0.0) -> Result:
     finally:
         ctx.graph.throttle.release(key)
     result.headers = {**out_headers, **result.headers}
+    if (
+        ctx.foreign
+        and isinstance(result.body, dict)
+        and ctx.state.variants.shared_calendar_ids == "per_mailbox"
+    ):
+        show_sharee_ids(ctx, result.body)
     immutable = wants_immutable_ids(ctx.headers)
     if immutable:
         applied = result.headers.get("Preference-Applied")

@@ -446,6 +446,9 @@ class GraphState:
             self.notification_log: Any = __import__("collections").deque(maxlen=1000)
             self.notification_tasks: set = set()
             self.notify_loop: Any = None  # the server's event loop, where notifications are POSTed from
+            # Variant shared_calendar_ids=per_mailbox: sharee oid -> {sharee's id -> (owner oid, owner's id)}
+            # for the ids given out so far (recomputed from the shares when an id is not found: not saved).
+            self.sharee_ids: dict[str, dict[str, tuple[str, str]]] = {}
             self.throttle.reset()
 
     # ---- ids -------------------------------------------------------------------------------------
@@ -460,6 +463,51 @@ class GraphState:
     def occurrence_id(self, master_id: str, day: str) -> str:
         raw = hashlib.sha256(f"{master_id}:{day}".encode()).digest() + b"\x01" * 9
         return "AAMkAE" + base64.urlsafe_b64encode(raw).decode()
+
+    def sharee_id(self, sharee_oid: str, owner_oid: str, owner_id: str) -> str:
+        """The id a sharee's mailbox gives an item of a calendar shared with it (variant
+        shared_calendar_ids=per_mailbox): "the IDs of the shared calendar and its event correspond to the local
+        copy of Alex' calendar in Adele's mailbox" (concepts/outlook-get-shared-events-calendars.md). A pure
+        function of (sharee, owner's id), so it is stable across list, get, delta and writes; an id in the other
+        encoding (variant expand_calendar_id) keeps that encoding."""
+        if owner_id.startswith(OTHER_ENCODING_PREFIX):
+            base = self.sharee_id(sharee_oid, owner_oid, ID_PREFIX + owner_id[len(OTHER_ENCODING_PREFIX) :])
+            return other_encoding(base)
+        digest = hashlib.sha256(f"sharee:{sharee_oid}:{owner_id}".encode()).digest()
+        local = (
+            ID_PREFIX
+            + base64.urlsafe_b64encode(
+                b"\x00" + digest + hashlib.sha256(sharee_oid.encode()).digest()[:9]
+            ).decode()
+        )
+        self.sharee_ids.setdefault(sharee_oid, {})[local] = (owner_oid, owner_id)
+        return local
+
+    def owner_of_sharee_id(self, sharee_oid: str, local: str) -> tuple[str, str] | None:
+        """(owner oid, owner's id) of an id the sharee's mailbox gave out, or None. Ids not yet given out since
+        the emulator started (the table is not saved) are found by recomputing over what is shared now."""
+        if local.startswith(OTHER_ENCODING_PREFIX):
+            found = self.owner_of_sharee_id(sharee_oid, ID_PREFIX + local[len(OTHER_ENCODING_PREFIX) :])
+            return (found[0], other_encoding(found[1])) if found else None
+        found = self.sharee_ids.get(sharee_oid, {}).get(local)
+        if found is None:
+            self.sharee_id_table(sharee_oid)
+            found = self.sharee_ids.get(sharee_oid, {}).get(local)
+        return found
+
+    def sharee_id_table(self, sharee_oid: str) -> dict[str, str]:
+        """Owner's id -> sharee's id for every calendar shared with the sharee now, its events (their regular ids
+        too) and the occurrences given out so far."""
+        table: dict[str, str] = {}
+        for box, cal, _role in self.shared_with(sharee_oid):
+            ids = [cal.id]
+            for event in box.events_in(cal.id):
+                ids += [event.id, event.regular_id] if event.regular_id else [event.id]
+            ids += [occ for occ, (master, _day) in box.occurrences.items() if master in box.events
+                    and box.events[master].calendar_id == cal.id]  # fmt: skip
+            for owner_id in ids:
+                table[owner_id] = self.sharee_id(sharee_oid, box.oid, owner_id)
+        return table
 
     def new_change_key(self) -> str:
         return base64.b64encode(self._digest("changekey")[:18]).decode()

@@ -76,7 +76,11 @@ def list_calendars(ctx: Ctx) -> Result:
         else:
             rows = [calendar_json(box, c) for c in box.calendars.values()]
             if not ctx.claims.app_only:
-                rows += [_shared_row(owner, c, role) for owner, c, role in ctx.graph.shared_with(box.oid)]
+                shared = [_shared_row(owner, c, role) for owner, c, role in ctx.graph.shared_with(box.oid)]
+                ctx.foreign = ctx.foreign or bool(
+                    shared
+                )  # shown under the sharee's ids (shared_calendar_ids)
+                rows += shared
     fields = [f.strip() for f in ctx.params.get("$select", "").split(",") if f.strip()]
     for f in fields:
         if f not in CALENDAR_PROPS:
