@@ -271,8 +271,16 @@ def _issuer(request: Request) -> str:
 
 @endpoint
 async def expire_tokens(request: Request, state: GoogleState):
+    """`{access_token}` or `{refresh_token}`: that token runs out now; `{email}`: every access token of that
+    account does (the next call answers 401 and the app refreshes), its refresh tokens stay good."""
     data = await _body(request)
     with state.lock:
+        if data.get("email"):
+            email = str(data["email"]).lower()
+            mine = [t for t in state.access_tokens.values() if t.email == email]
+            for t in mine:
+                t.expires = state.now() - 1
+            return {"expired": len(mine)}
         if data.get("access_token") in state.access_tokens:
             state.access_tokens[data["access_token"]].expires = state.now() - 1
             return {"expired": 1}

@@ -18,7 +18,8 @@ from starlette.responses import Response
 
 from googleemulator import PREFIX
 from googleemulator.calendar import exceptions as ge
-from googleemulator.calendar.responses import Answer, dispatch, to_response
+from googleemulator.calendar import responses
+from googleemulator.calendar.responses import Answer, to_response
 from googleemulator.faults import error_for, log_injected
 from googleemulator.oauth.responses import gstate, issuer
 
@@ -97,7 +98,9 @@ async def batch(request: Request) -> Response:
             elif not path.startswith(prefix):
                 answer = Answer(404, ge.not_found().body())
             else:
-                answer = dispatch(state, method, path[len(prefix) :], QueryParams(query), merged, body, base)
+                answer = await responses.call(
+                    state, method, path[len(prefix) :], QueryParams(query), merged, body, base
+                )
         chunks.append(_render_part(part_headers.get("content-id"), answer))
     body = b"".join(f"--{out_boundary}\r\n".encode() + c for c in chunks) + f"--{out_boundary}--\r\n".encode()
     return Response(body, media_type=f"multipart/mixed; boundary={out_boundary}")

@@ -9,6 +9,7 @@ import json
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.datastructures import QueryParams
@@ -408,9 +409,17 @@ def channels_stop(state, caller, args, query, headers, body, base) -> Answer:
 HANDLERS = {name: globals()[name] for _, _, name in ROUTES}
 
 
+async def call(*args: Any) -> Answer:
+    """`dispatch(state, method, path, query, headers, body, base)` behind the one awaitable seam every Calendar
+    API call goes through, a single request or a batch item: a test can wrap it (module attribute, looked up
+    at each call) to act at a chosen call, as m365emulator's Graph `dispatch` allows
+    (tests/calendarsync/model_hooks.py)."""
+    return dispatch(*args)
+
+
 async def endpoint(request: Request) -> Response:
     state = gstate(request)
-    answer = dispatch(
+    answer = await call(
         state,
         request.method,
         request.path_params["rest"],

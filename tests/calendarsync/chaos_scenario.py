@@ -2,6 +2,7 @@
 
 `python -m tests.calendarsync.chaos_scenario setup|burst|desired ...`: the test process only orchestrates
 (emulator faults, worker processes, SIGKILL) and compares the emulator's raw state with `desired`.
+CHAOS_PROVIDER says whose calendars the staff connect: "microsoft" (default) or "google".
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class _Emulator:
         import httpx
 
         self.ssl_context = ssl.create_default_context(cafile=ca_file)
+        self.base_url = base_url
         self.control = httpx.Client(base_url=base_url + "/_emulator", verify=self.ssl_context, timeout=30)
 
     def http(self, **kwargs):
@@ -45,34 +47,47 @@ class _Emulator:
         return httpx.Client(verify=self.ssl_context, timeout=30, **kwargs)
 
 
-def setup(users: int, shifts: int) -> None:
+def _world(admin):
+    """The conftest world of the run's provider, its OAuth settings saved as an admin leaves them."""
+    from tests.calendarsync.conftest import GoogleSync, Sync
+
+    emulator = _emulator()
+    if os.environ.get("CHAOS_PROVIDER") == "google":
+        from googleemulator.testing import STANDARD_CLIENT_ID
+        from googleemulator.testing import STANDARD_SECRET as GOOGLE_SECRET
+        from shiftdesk.google.actions import do_save_google_settings
+        from shiftdesk.google.models import GoogleOAuthSettings
+
+        candidate = GoogleOAuthSettings.load()
+        candidate.client_id, candidate.client_secret = STANDARD_CLIENT_ID, GOOGLE_SECRET
+        candidate.secret_last4, candidate.enabled = GOOGLE_SECRET[-4:], True
+        return GoogleSync(emulator, do_save_google_settings(candidate, by=admin, verified=True), admin)
     from shiftdesk.microsoft.actions import do_save_azure_ad_settings
     from shiftdesk.microsoft.identity import AccountType
     from shiftdesk.microsoft.models import AzureADSettings
-    from shiftdesk.scheduling.actions import do_bulk_assign_staff, do_create_shift
-    from tests.calendarsync.conftest import STANDARD_SECRET, Sync
+    from tests.calendarsync.conftest import STANDARD_SECRET
 
-    admin = User.objects.create_user("alice@example.org", "pw-alice-123456", role=User.Role.ADMIN)
     candidate = AzureADSettings.load()
     candidate.application_id = os.environ["CHAOS_CLIENT_ID"]
     candidate.client_secret = STANDARD_SECRET
     candidate.secret_last4 = STANDARD_SECRET[-4:]
     candidate.account_type = AccountType.MULTI
     candidate.enabled = True
-    azure = do_save_azure_ad_settings(candidate, by=admin, verified=True)
-    world = Sync(
-        _Emulator(os.environ["MICROSOFT_CA_BUNDLE"], os.environ["MICROSOFT_GRAPH_URL"]), azure, admin
-    )
+    return Sync(emulator, do_save_azure_ad_settings(candidate, by=admin, verified=True), admin)
+
+
+def setup(users: int, shifts: int) -> None:
+    from shiftdesk.scheduling.actions import do_bulk_assign_staff, do_create_shift
+
+    admin = User.objects.create_user("alice@example.org", "pw-alice-123456", role=User.Role.ADMIN)
+    world = _world(admin)
     people = [world.add_user(i) for i in range(users)]
     # Every mailbox gets a "Work" calendar; even-numbered users sync with it (a non-default calendar: the
     # probe must look beyond /me/events), the others with the default one. The burst switches some of them.
     for i, person in enumerate(people):
-        work = world.emulator.control.post(
-            f"/graph/mailboxes/{world.upns[person.pk]}/calendars", json={"name": "Work"}
-        )
-        work.raise_for_status()
+        work = world.add_calendar(person, "Work")
         if i % 2 == 0:
-            _choose(person, work.json())
+            _choose(person, work)
     now = timezone.now()
     made = []
     for i in range(shifts):
@@ -93,6 +108,16 @@ def _choose(user, calendar: dict) -> None:
 
 def _emulator() -> _Emulator:
     return _Emulator(os.environ["MICROSOFT_CA_BUNDLE"], os.environ["MICROSOFT_GRAPH_URL"])
+
+
+def _calendars(account: str) -> list[dict]:
+    """The calendars of a user's mailbox (Outlook) or Google account: [{id, name, isDefaultCalendar}]."""
+    emulator = _emulator()
+    if os.environ.get("CHAOS_PROVIDER") == "google":
+        from tests.calendarsync.conftest import google_control, google_mailbox
+
+        return google_mailbox(google_control(emulator), account)["calendars"]
+    return emulator.control.get(f"/graph/mailboxes/{account}").json()["calendars"]
 
 
 def burst(seed: int) -> None:
@@ -117,9 +142,8 @@ def burst(seed: int) -> None:
             do_unassign_staff(a.shift, a.user, by=admin)
     do_delete_shift(shifts[-1], by=admin)
     # Six users switch calendars mid-run (Work <-> default): their events move while creates may be unanswered.
-    emulator = _emulator()
     for conn in rng.sample(list(CalendarConnection.objects.select_related("user").order_by("id")), 6):
-        calendars = emulator.control.get(f"/graph/mailboxes/{conn.account_email}").json()["calendars"]
+        calendars = _calendars(conn.account_email)
         other = next(c for c in calendars if c["id"] != conn.sync_calendar_id)
         _choose(conn.user, other)
     # Unassigned and assigned again: the event must exist once.

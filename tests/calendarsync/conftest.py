@@ -373,28 +373,7 @@ class GoogleSync(Sync):
         return connection
 
     def mailbox(self, user) -> dict:
-        listed = self.gcontrol.get("/calendars", params={"owner": self.upns[user.pk]})
-        listed.raise_for_status()
-        calendars, live, tombstones = [], [], {}
-        for cal in listed.json()["value"]:
-            if cal.get("deleted") or cal["owner"] != self.upns[user.pk]:
-                continue
-            calendars.append(
-                {"id": cal["id"], "name": cal["summary"], "isDefaultCalendar": bool(cal["primary"])}
-            )
-            raw = self.gcontrol.get(f"/calendars/{quote(cal['id'], safe='@')}")
-            raw.raise_for_status()
-            for e in raw.json()["events"]:
-                if e.get("_deleted") or e.get("status") == "cancelled":
-                    tombstones.setdefault(e["id"], []).append((e.get("updated", ""), cal["id"]))
-                else:
-                    live.append((cal["id"], e))
-        # An event moved by the user (events.move) left a cancelled copy in each calendar it was moved out of:
-        # the earliest of them is the calendar it was written in.
-        events = [
-            google_view(cal_id, e, min(tombstones.get(e["id"], [("", cal_id)]))[1]) for cal_id, e in live
-        ]
-        return {"calendars": calendars, "events": events}
+        return google_mailbox(self.gcontrol, self.upns[user.pk])
 
     def faults(self, **config):
         """The same fault shape as the Microsoft emulator's; Google's injector calls the shares `error_rates`."""
@@ -461,6 +440,28 @@ class GoogleSync(Sync):
             for r in self.requests()
             if r["method"] in ("PATCH", "PUT", "DELETE") and r["path"].rstrip("/").endswith("/" + event_id)
         ]
+
+
+def google_mailbox(gcontrol, owner: str) -> dict:
+    """The calendars `owner` owns and their live events (google_view), read from the emulator's raw state."""
+    listed = gcontrol.get("/calendars", params={"owner": owner})
+    listed.raise_for_status()
+    calendars, live, tombstones = [], [], {}
+    for cal in listed.json()["value"]:
+        if cal.get("deleted") or cal["owner"] != owner:
+            continue
+        calendars.append({"id": cal["id"], "name": cal["summary"], "isDefaultCalendar": bool(cal["primary"])})
+        raw = gcontrol.get(f"/calendars/{quote(cal['id'], safe='@')}")
+        raw.raise_for_status()
+        for e in raw.json()["events"]:
+            if e.get("_deleted") or e.get("status") == "cancelled":
+                tombstones.setdefault(e["id"], []).append((e.get("updated", ""), cal["id"]))
+            else:
+                live.append((cal["id"], e))
+    # An event moved by the user (events.move) left a cancelled copy in each calendar it was moved out of:
+    # the earliest of them is the calendar it was written in.
+    events = [google_view(cal_id, e, min(tombstones.get(e["id"], [("", cal_id)]))[1]) for cal_id, e in live]
+    return {"calendars": calendars, "events": events}
 
 
 def google_control(emulator):

@@ -1,9 +1,11 @@
-"""A test-only hook into the emulator's Graph request handling, so a test can act at a chosen moment of a sync
-step: "when the step's first write reaches Outlook, before (or after) Outlook carries it out, do X".
+"""A test-only hook into the emulator's Graph (or Google Calendar) request handling, so a test can act at a
+chosen moment of a sync step: "when the step's first write reaches Outlook, before (or after) Outlook carries
+it out, do X".
 
 The emulator runs in this process (m365emulator.testing.EmulatorServer, a uvicorn thread), and every Graph
-request and every `$batch` item goes through `m365emulator.graph.app.dispatch`. `RequestHook.install` wraps
-that function (test code only; the emulator itself is unchanged). A trigger fires once, on the first request
+request and every `$batch` item goes through `m365emulator.graph.app.dispatch` (on Google, every Calendar call
+and batch item through `googleemulator.calendar.responses.call`). `RequestHook.install` wraps that function
+(test code only; the emulator itself is unchanged). A trigger fires once, on the first request
 that matches it; its action runs on a thread of the emulator's executor (`asyncio.to_thread`), so the event
 loop keeps serving other requests meanwhile: the action may itself talk to Graph (a second worker's step),
 commit database changes (a user pressing Restore), move the clock, or kill a process. The request the
@@ -45,7 +47,15 @@ class RequestHook:
         self._triggers: list[Trigger] = []
         self._real: Any = None
 
-    def install(self, monkeypatch: Any) -> None:
+    def install(self, monkeypatch: Any, provider: str = "microsoft") -> None:
+        if provider == "google":
+            # googleemulator's seam: every Calendar API call and batch item is awaited through responses.call
+            # (its path relative to /calendar/v3/, e.g. "calendars/<id>/events": the matchers above fit it).
+            from googleemulator.calendar import responses
+
+            self._real_google = responses.call
+            monkeypatch.setattr(responses, "call", self._google_call)
+            return
         from m365emulator.graph import app, batch
 
         self._real = app.dispatch
@@ -75,6 +85,15 @@ class RequestHook:
         if trigger is not None and trigger.before is not None:
             await asyncio.to_thread(_run_action, trigger, trigger.before)
         result = await self._real(ctx, latency)
+        if trigger is not None and trigger.after is not None:
+            await asyncio.to_thread(_run_action, trigger, trigger.after)
+        return result
+
+    async def _google_call(self, state: Any, method: str, path: str, *args: Any) -> Any:
+        trigger = self._take(method, path)
+        if trigger is not None and trigger.before is not None:
+            await asyncio.to_thread(_run_action, trigger, trigger.before)
+        result = await self._real_google(state, method, path, *args)
         if trigger is not None and trigger.after is not None:
             await asyncio.to_thread(_run_action, trigger, trigger.after)
         return result

@@ -35,7 +35,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from tests.calendarsync.conftest import Sync, link_key_of, world_spec
+from tests.calendarsync.conftest import Sync, google_control, google_world_spec, link_key_of, world_spec
 from tests.calendarsync.model_hooks import RequestHook, Trigger, is_event_create, is_event_write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,8 +115,12 @@ class Model:
         )
 
 
-def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_env):
-    """The machine class, bound to the test's fixtures. `sync_factory()` makes a fresh `Sync` world."""
+def build_machine(
+    sync_factory, emulator, hook: RequestHook, clock, subprocess_env, provider: str = "microsoft"
+):
+    """The machine class, bound to the test's fixtures. `sync_factory()` makes a fresh `Sync` world (a
+    `GoogleSync` when `provider` is "google": the user's calendars are then a Google account's, and "Outlook"
+    below reads "Google Calendar")."""
 
     class ShiftDeskModel(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -124,24 +128,24 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
             Counter.examples += 1
             clock.start()
             hook.disarm()
-            emulator.reset()
-            seed_world(emulator)
-            emulator.control.delete("/faults")
+            seed_world(emulator, provider)
             _clear_database()
             self.sync: Sync = sync_factory()
             self.user = self.sync.add_user(0)
             self.upn = self.sync.upns[self.user.pk]
             for name in CALENDARS[1:]:
-                emulator.control.post(
-                    f"/graph/mailboxes/{self.upn}/calendars", json={"name": name}
-                ).raise_for_status()
+                self.sync.add_calendar(self.user, name)
             self.model = Model()
             self.log: list[str] = []
             self.failed = False
 
         # --- helpers ---------------------------------------------------------------------------------
         def calendars(self) -> dict[str, str]:
-            return {c["name"]: c["id"] for c in self.sync.mailbox(self.user)["calendars"]}
+            """Name -> id; the default calendar is "Calendar" (on Google the primary one is named by its email)."""
+            return {
+                "Calendar" if c["isDefaultCalendar"] else c["name"]: c["id"]
+                for c in self.sync.mailbox(self.user)["calendars"]
+            }
 
         def connection(self):
             from shiftdesk.calendarsync.models import CalendarConnection
@@ -402,24 +406,18 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
             s, event = self._outlook_target(data)
             if s is None:
                 return
-            path = f"/graph/mailboxes/{self.upn}/events/{event['id']}"
             if how == "delete":
-                emulator.control.delete(path).raise_for_status()
+                self.sync.user_deletes(self.user, event)
                 s.outlook, s.moved_event_id = "deleted", ""
             elif how == "other_calendar":
                 target = next(n for n in CALENDARS if n != self.model.calendar)
-                emulator.control.patch(path, json={"calendarId": self.calendars()[target]}).raise_for_status()
+                self.sync.user_moves(self.user, event, self.calendars()[target])
                 s.outlook, s.moved_event_id = "moved", event["id"]
             elif how == "other_time":
-                start = _instant(event["start"]) + timedelta(hours=2)
-                end = _instant(event["end"]) + timedelta(hours=2)
-                emulator.control.patch(path, json={
-                    "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-                    "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
-                }).raise_for_status()  # fmt: skip
+                self.sync.user_retimes(self.user, event, hours=2)
                 s.outlook, s.moved_event_id = "moved", event["id"]
             else:
-                emulator.control.patch(path, json={"subject": "Edited in Outlook"}).raise_for_status()
+                self.sync.user_edits_subject(self.user, event, "Edited in Outlook")
                 s.user_edited = True
             self.note(f"user in Outlook: {how} shift={s.shift_id}")
             self.settle()  # verification notices what the user did
@@ -438,11 +436,11 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
             from shiftdesk.calendarsync.engine import sync_one_connection
 
             if faults:
-                emulator.control.put("/faults", json=faults).raise_for_status()
+                self.sync.faults(**faults)
             try:
                 sync_one_connection(self.connection().id, worker_id=WORKER_A)
             finally:
-                emulator.control.delete("/faults").raise_for_status()
+                self.sync.clear_faults()
             self.note(f"one step faults={faults}")
 
         def _mid_step_action(self, data):
@@ -569,7 +567,7 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
             from shiftdesk.calendarsync.worker import Worker
 
             if faults:
-                emulator.control.put("/faults", json=faults).raise_for_status()
+                self.sync.faults(**faults)
             verified = False
             try:
                 for _ in range(SETTLE_ROUNDS):
@@ -578,7 +576,7 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
                     if target is not None:
                         clock.shift(max(target - _now(), timedelta(0)) + timedelta(seconds=1))
                         continue
-                    emulator.control.delete("/faults").raise_for_status()
+                    self.sync.clear_faults()
                     if not verified:
                         verified = True
                         clock.shift(timedelta(hours=settings.SYNC_VERIFY_HOURS, minutes=1))
@@ -587,7 +585,7 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
                 else:
                     raise AssertionError(f"not converged after {SETTLE_ROUNDS} rounds: {self._state()}")
             finally:
-                emulator.control.delete("/faults")
+                self.sync.clear_faults()
             self.check()
 
         def _next_due(self) -> datetime | None:
@@ -738,7 +736,7 @@ def build_machine(sync_factory, emulator, hook: RequestHook, clock, subprocess_e
                 if os.environ.get("MODEL_TRACE"):
                     print("example:", " | ".join(self.log), flush=True)
                 clock.stop()
-                emulator.control.delete("/faults")
+                self.sync.clear_faults()
 
     return ShiftDeskModel
 
@@ -780,9 +778,20 @@ def _clear_database() -> None:
     User.objects.exclude(email="alice@example.org").delete()
 
 
-def seed_world(emulator) -> None:
+def seed_world(emulator, provider: str = "microsoft") -> None:
+    """The emulator emptied, faults off, and the provider's world of one staff user seeded."""
+    if provider == "google":
+        from shiftdesk.google.models import redirect_url as google_redirect_url
+
+        control = google_control(emulator)
+        control.post("/reset").raise_for_status()
+        control.delete("/faults").raise_for_status()
+        control.post("/seed", json=google_world_spec(1, google_redirect_url())).raise_for_status()
+        return
     from shiftdesk.microsoft.models import redirect_url
 
+    emulator.reset()
+    emulator.control.delete("/faults")
     emulator.seed(world_spec(1, redirect_url()))
 
 
@@ -802,6 +811,11 @@ def subprocess_environment(emulator, database_name: str, vendor: str, settings_d
         MICROSOFT_LOGIN_URL=emulator.base_url,
         MICROSOFT_GRAPH_URL=emulator.base_url,
         MICROSOFT_CA_BUNDLE=emulator.ca_file,
+        GOOGLE_ACCOUNTS_URL=emulator.base_url + "/google",
+        GOOGLE_OAUTH_URL=emulator.base_url + "/google",
+        GOOGLE_API_URL=emulator.base_url + "/google",
+        GOOGLE_CA_BUNDLE=emulator.ca_file,
+        SHIFTDESK_SYNC_GOOGLE_BATCH_SIZE=str(settings.SYNC_GOOGLE_BATCH_SIZE),
         SHIFTDESK_SYNC_LEASE_SECONDS=str(settings.SYNC_LEASE_SECONDS),
         SHIFTDESK_SYNC_STEP_MAX_LINKS=str(settings.SYNC_STEP_MAX_LINKS),
         SHIFTDESK_SYNC_BACKOFF_BASE_SECONDS="0",
