@@ -92,6 +92,16 @@ SWITCHES: dict[str, dict[str, str]] = {
         "a sharee-specific id (a stable mapping); the owner's ids below /me answer 404",
         "same": "the emulator's historic answer: the sharee sees the owner's calendar and event ids",
     },
+    # Shared calendars: /me/events/{id} (no calendar in the path) with the id of an event in a calendar shared
+    # with the caller. The docs name only /me/calendars/{id}/events/{id} for the sharee.
+    "shared_event_me_path": {
+        "not_found": "undocumented; the emulator's historic answer: 404 ErrorItemNotFound (/me/events is the "
+        "caller's own mailbox; the event lives in the owner's)",
+        "served": "undocumented; the sharee's ids belong to the local copy in the sharee's mailbox "
+        "(outlook-get-shared-events-calendars.md), so /me/events/{id} may reach it like "
+        "/me/calendars/{id}/events/{id}: read and written while shared, 403 ErrorAccessDenied once the share is "
+        "withdrawn (or for a write on a read-only share)",
+    },
 }
 DEFAULTS: dict[str, str] = {
     "calendar_subscriptions": "accepted",
@@ -103,6 +113,7 @@ DEFAULTS: dict[str, str] = {
     "admin_approval_return": "consent_required",
     "shared_calendar_owner_path": "accepted",
     "shared_calendar_ids": "per_mailbox",
+    "shared_event_me_path": "not_found",
 }
 
 
@@ -123,6 +134,7 @@ class Variants:
     admin_approval_return: str = DEFAULTS["admin_approval_return"]
     shared_calendar_owner_path: str = DEFAULTS["shared_calendar_owner_path"]
     shared_calendar_ids: str = DEFAULTS["shared_calendar_ids"]
+    shared_event_me_path: str = DEFAULTS["shared_event_me_path"]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def update(self, values: Any) -> None:

@@ -280,6 +280,38 @@ def calendar_mailbox(ctx: Ctx, calendar_id: str | None) -> Any:
     return box
 
 
+def event_mailbox(ctx: Ctx, event_id: str, calendar_id: str | None) -> Any:
+    """The mailbox a request naming an event reads or writes. With a calendar in the path, calendar_mailbox's.
+    Without one (/me/events/{id}), the caller's own, unless the variant shared_event_me_path=served lets the
+    id of an event in another person's calendar reach it there (require_share then decides: 403 once the share
+    is withdrawn)."""
+    if calendar_id:
+        return calendar_mailbox(ctx, calendar_id)
+    box = ctx.mailbox()
+    if (
+        ctx.state.variants.shared_event_me_path != "served"
+        or ctx.claims.app_only
+        or ctx.user is None
+        or ctx.user.oid != ctx.claims.oid
+        or own_id(box, event_id)
+    ):
+        return box
+    if ctx.state.variants.shared_calendar_ids == "per_mailbox":
+        owner = ctx.translated.get(event_id)
+        if owner is None or owner[0] not in ctx.graph.mailboxes:
+            return box
+        ctx.foreign = True
+        return ctx.graph.mailboxes[owner[0]]
+    directory = ctx.state.directory
+    for other in ctx.graph.mailboxes.values():
+        owner_user = directory.users.get(other.oid)
+        if other is not box and own_id(other, event_id) and owner_user is not None:
+            if owner_user.tenant_id == ctx.user.tenant_id:
+                ctx.foreign = True
+                return other
+    return box
+
+
 def own_id(box: Any, value: str) -> bool:
     """An id of the mailbox's own calendars, events (regular ids too) or occurrences."""
     if value.startswith(OTHER_ENCODING_PREFIX):

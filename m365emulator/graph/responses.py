@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exceptions as exc
-from .app import Ctx, Result, calendar_mailbox, require, require_share
+from .app import Ctx, Result, calendar_mailbox, event_mailbox, require, require_share
 from .models import Event, Mailbox, Occurrence, other_encoding
 from .odata import Query, order_rows, parse_query
 from .serialize import calendar_json, event_json, select, user_json
@@ -260,7 +260,7 @@ def _in_calendar(
 
 def get_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result:
     require(ctx, "read")
-    box = calendar_mailbox(ctx, calendar_id)
+    box = event_mailbox(ctx, event_id, calendar_id)
     with ctx.graph.lock:
         item = box.find(event_id)
         _in_calendar(box, calendar_id, item, ctx)
@@ -280,7 +280,7 @@ def create_event(ctx: Ctx, calendar_id: str | None = None) -> Result:
 def update_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result:
     require(ctx, "write")
     body = ctx.body_object()
-    box = calendar_mailbox(ctx, calendar_id)
+    box = event_mailbox(ctx, event_id, calendar_id)
     with ctx.graph.lock:
         _in_calendar(box, calendar_id, box.find(event_id), ctx, "write")
         event = box.update_event(event_id, body, ctx.headers.get("if-match"))
@@ -289,7 +289,7 @@ def update_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Res
 
 def delete_event(ctx: Ctx, event_id: str, calendar_id: str | None = None) -> Result:
     require(ctx, "write")
-    box = calendar_mailbox(ctx, calendar_id)
+    box = event_mailbox(ctx, event_id, calendar_id)
     with ctx.graph.lock:
         _in_calendar(box, calendar_id, box.find(event_id), ctx, "write")
         box.delete_event(event_id, ctx.headers.get("if-match"))

@@ -178,6 +178,15 @@ class GraphCalendarProvider(CalendarProvider):
         """owner_of without a request: what Save Calendars recorded or the calendar list said."""
         return self._owners.get(calendar_id, "")
 
+    def _unlisted(self, calendar_id: str) -> bool:
+        """A calendar other than the one chosen to sync with that the calendar list (read this step) lacks."""
+        return bool(
+            calendar_id
+            and calendar_id != self.sync_calendar_id
+            and self._calendar_ids is not None
+            and calendar_id not in self._calendar_ids
+        )
+
     def calendar_path(self, calendar_id: str) -> str:
         """user-post-events.md / calendar-list-events.md / calendar-list-calendarview.md:
         `/me/calendars/{id}`, for the user's own calendars and for those shared with the user alike."""
@@ -196,7 +205,17 @@ class GraphCalendarProvider(CalendarProvider):
         shifts with (or one we do not know), the connection stops with a message naming the calendar and its
         owner. On a calendar no longer chosen (an event left there when the user switched), ShiftDesk can no
         longer reach the event: it is forgotten like a deleted one (not_found), so choosing another calendar
-        after a withdrawn share does not stop the connection again. Other errors are left as they are."""
+        after a withdrawn share does not stop the connection again. Other errors are left as they are.
+
+        A 403 for a calendar whose owner is not known and that the user's calendar list no longer shows (a link
+        left in a shared calendar after the share was withdrawn and the user chose another: nothing says whose
+        it was, so its event is reached through /me/events/{id}, where Graph's answer is not documented) is
+        taken the same way: the user's own calendars are always listed, so it was another person's."""
+        if error.status == 403 and not owner and self._unlisted(calendar_id):
+            return ProviderError(
+                "The calendar this event is in is no longer shared with you; the event is left there.",
+                permanent=True, not_found=True, status=error.status,
+            )  # fmt: skip
         if not owner or error.status != 403:
             return error
         if calendar_id and self.sync_calendar_id and calendar_id != self.sync_calendar_id:

@@ -274,3 +274,31 @@ def test_the_outlook_viewer_shares_and_withdraws_as_the_owner(emulator, megan, d
         assert withdrawn.status_code == 303
     assert seen not in {c["id"] for c in megan.get("/me/calendars").json()["value"]}
     assert_graph_error(megan.get(f"/me/calendars/{seen}/events"), 403, "ErrorAccessDenied")
+
+
+@pytest.mark.parametrize("me_path", ["not_found", "served"])
+def test_me_events_with_the_id_of_a_shared_event_follows_the_variant(emulator, megan, desk, ids, me_path):
+    """Variant shared_event_me_path (undocumented: the docs name only /me/calendars/{id}/events/{id} for a
+    sharee): /me/events/{id} answers 404 (not_found), or reaches the owner's event like the calendar path
+    (served), 403 once the share is withdrawn or read-only."""
+    emulator.control.patch("/variants", json={"shared_event_me_path": me_path}).raise_for_status()
+    seen = seen_as(emulator, desk)
+    event = megan.post(f"/me/calendars/{seen}/events", json=shift()).json()
+    got = megan.get(f"/me/events/{event['id']}")
+    patched = megan.patch(f"/me/events/{event['id']}", json={"subject": "Via /me/events"})
+    if me_path == "not_found":
+        assert_graph_error(got, 404, "ErrorItemNotFound")
+        assert_graph_error(patched, 404, "ErrorItemNotFound")
+    else:
+        assert got.status_code == 200 and got.json()["id"] == event["id"]
+        assert patched.status_code == 200 and patched.json()["id"] == event["id"]
+        (adele_event,) = emulator.control.get(f"/graph/mailboxes/{ADELE}").json()["events"]
+        assert adele_event["subject"] == "Via /me/events"
+    share(emulator, desk, "read")
+    refused = megan.delete(f"/me/events/{event['id']}")
+    share(emulator, desk, None)
+    withdrawn = megan.get(f"/me/events/{event['id']}")
+    code = ("ErrorItemNotFound", 404) if me_path == "not_found" else ("ErrorAccessDenied", 403)
+    for response in (refused, withdrawn):
+        assert_graph_error(response, code[1], code[0])
+    assert len(emulator.control.get(f"/graph/mailboxes/{ADELE}").json()["events"]) == 1

@@ -19,12 +19,16 @@ SHARED = "Calendars.ReadWrite.Shared"
 
 
 def share_desk_shifts(emulator, role="write") -> str:
+    """Adele shares "Desk shifts" with Megan; the id Megan's calendar list gives it (her own, under the default
+    variant shared_calendar_ids=per_mailbox)."""
     cal = emulator.control.post(f"/graph/mailboxes/{ADELE}/calendars", json={"name": "Desk shifts"}).json()[
         "id"
     ]
-    emulator.control.put(f"/graph/mailboxes/{ADELE}/calendars/{cal}/shares/{MEGAN[0]}",
-                         json={"role": role}).raise_for_status()  # fmt: skip
-    return cal
+    shared = emulator.control.put(f"/graph/mailboxes/{ADELE}/calendars/{cal}/shares/{MEGAN[0]}",
+                                  json={"role": role})  # fmt: skip
+    shared.raise_for_status()
+    (seen,) = shared.json()["shareeCalendarIds"].values()
+    return seen
 
 
 def test_admin_can_ask_for_shared_calendars_and_users_then_see_them(alice, bob_client, emulator, azure):
