@@ -2,6 +2,8 @@
 (as Graph does) and throttles each item: lanes chain their items with dependsOn, so one mailbox never has more
 than 4 requests in flight, and an item behind a failed one (424) is sent again."""
 
+# Microsoft-only: Graph's $batch lanes (Google's batch lanes: tests/google/test_provider_sync.py).
+
 from __future__ import annotations
 
 import pytest

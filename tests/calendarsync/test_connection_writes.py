@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-pytestmark = pytest.mark.django_db
+from tests.calendarsync.conftest import PROVIDERS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("provider", PROVIDERS)]
 
 
 def test_save_calendars_with_a_copy_loaded_before_a_token_refresh_reverts_nothing(sync):
@@ -22,10 +24,7 @@ def test_save_calendars_with_a_copy_loaded_before_a_token_refresh_reverts_nothin
         credentials='{"rotated": true}', lease_owner="worker-2", lease_expires_at=later,
         retry_after_until=later, delta_state={"calendar": "x", "link": "https://graph/delta?token=1"},
     )  # fmt: skip
-    work = sync.emulator.control.post(
-        f"/graph/mailboxes/{sync.upns[bob.pk]}/calendars", json={"name": "Work"}
-    )
-    work = work.json()
+    work = sync.add_calendar(bob, "Work")
     do_choose_calendars(stale, sync_calendar_id=work["id"], sync_calendar_name="Work",
                         freebusy_calendar_id=work["id"], freebusy_calendar_name="Work")  # fmt: skip
     row = CalendarConnection.objects.get(pk=stale.pk)

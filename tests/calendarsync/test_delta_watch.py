@@ -3,6 +3,8 @@ the sync calendar, shiftdesk/calendarsync/verify.py): a first round lists the wi
 changed, so a quiet check is one request and runs every SYNC_DELTA_MINUTES. All against the emulator, whose
 control API edits the mailbox "as the user"; requests are counted from its request log."""
 
+# Microsoft-only: Graph's calendarView/delta requests (Google's sync tokens run under the deleted/moved tests).
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

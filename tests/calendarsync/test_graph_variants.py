@@ -2,6 +2,8 @@
 changed (issue 13 points 2, 3 and 4), through the emulator's variants (m365emulator/variants.py,
 /work/coord/emulator-variants.md). Each test runs the real step and verification code over HTTPS."""
 
+# Microsoft-only: the Graph answers the documentation leaves open (the emulator's Graph variants).
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta

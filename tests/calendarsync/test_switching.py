@@ -4,6 +4,8 @@ upcoming shift is exactly once in the new calendar and no longer in the old one 
 adopted in place (same mailbox); the switch itself makes no remote call; a dead old credential only leaves
 the old events behind, and says so in the sync log."""
 
+# Microsoft-only: Outlook OAuth <-> Exchange password (Outlook -> Google: tests/google/test_switch_outlook_to_google.py).
+
 from __future__ import annotations
 
 from collections import Counter

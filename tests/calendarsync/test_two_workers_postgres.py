@@ -3,6 +3,8 @@
 PostgreSQL only: SQLite has one writer at a time, so the question does not arise there.
 """
 
+# Microsoft only: the claims are database code, the same for every provider.
+
 from __future__ import annotations
 
 import threading

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.calendarsync.conftest import PROVIDERS
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.django_db(transaction=True)  # the pool's threads have their own database connections
-@pytest.mark.parametrize("concurrency", [1, 2])
+@pytest.mark.parametrize("concurrency", [1, 2])  # Microsoft only: worker code, the same for every provider
 def test_a_failing_sweep_is_logged_and_the_worker_goes_on(sync, monkeypatch, caplog, concurrency):
     from shiftdesk.calendarsync import worker
 
@@ -46,6 +48,7 @@ def test_local_wall_times_keep_fold_in_the_repeated_hour():
     assert ordinary == {"dateTime": "2027-11-08T01:30:00", "timeZone": "America/Chicago"}
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_shift_in_the_repeated_hour_of_the_fall_back_night_is_synced_at_its_instant(sync):
     from shiftdesk.scheduling.actions import do_create_shift
     from shiftdesk.scheduling.models import Site
@@ -62,6 +65,7 @@ def test_a_shift_in_the_repeated_hour_of_the_fall_back_night_is_synced_at_its_in
     assert got == starts
 
 
+# Microsoft-only: the page's progress (Google's retiring deletes: test_engine_failures' Remove Authorization test).
 def test_remove_authorization_deletes_future_events_in_the_worker_with_progress_on_the_page(
     sync, client, settings
 ):
