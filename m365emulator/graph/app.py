@@ -263,18 +263,25 @@ def calendar_mailbox(ctx: Ctx, calendar_id: str | None) -> Any:
         return box
     if calendar_id in box.calendars:
         return box
+    return _owners_mailbox(ctx, box, calendar_id, lambda other: calendar_id in other.calendars)
+
+
+def _owners_mailbox(ctx: Ctx, box: Any, item_id: str, holds: Any) -> Any:
+    """The mailbox of another person of the caller's organization that `item_id` names, else the caller's
+    `box`. Under shared_calendar_ids=per_mailbox only the sharee's own ids name the local copy (translate_ids
+    found its owner; the owner's ids answer from the caller's mailbox: 404); under `same` the mailbox that
+    `holds` it."""
     if ctx.state.variants.shared_calendar_ids == "per_mailbox":
-        # Only the sharee's own ids name the local copy; the owner's ids answer from the caller's mailbox (404).
-        owner = ctx.translated.get(calendar_id)
+        owner = ctx.translated.get(item_id)
         if owner is None or ctx.unknown_id or owner[0] not in ctx.graph.mailboxes:
             return box
         ctx.foreign = True
         return ctx.graph.mailboxes[owner[0]]
     directory = ctx.state.directory
     for other in ctx.graph.mailboxes.values():
-        owner = directory.users.get(other.oid)
-        if other is not box and calendar_id in other.calendars and owner is not None:
-            if owner.tenant_id == ctx.user.tenant_id:
+        owner_user = directory.users.get(other.oid)
+        if other is not box and owner_user is not None and owner_user.tenant_id == ctx.user.tenant_id:
+            if holds(other):
                 ctx.foreign = True
                 return other
     return box
@@ -296,20 +303,7 @@ def event_mailbox(ctx: Ctx, event_id: str, calendar_id: str | None) -> Any:
         or own_id(box, event_id)
     ):
         return box
-    if ctx.state.variants.shared_calendar_ids == "per_mailbox":
-        owner = ctx.translated.get(event_id)
-        if owner is None or owner[0] not in ctx.graph.mailboxes:
-            return box
-        ctx.foreign = True
-        return ctx.graph.mailboxes[owner[0]]
-    directory = ctx.state.directory
-    for other in ctx.graph.mailboxes.values():
-        owner_user = directory.users.get(other.oid)
-        if other is not box and own_id(other, event_id) and owner_user is not None:
-            if owner_user.tenant_id == ctx.user.tenant_id:
-                ctx.foreign = True
-                return other
-    return box
+    return _owners_mailbox(ctx, box, event_id, lambda other: own_id(other, event_id))
 
 
 def own_id(box: Any, value: str) -> bool:
