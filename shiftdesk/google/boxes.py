@@ -4,11 +4,9 @@ leaves its bound form on the request as `request.google_oauth_form`."""
 
 from __future__ import annotations
 
-import logging
-
 from django.http import HttpRequest
 
-from shiftdesk.calendarsync.calendar_choice import calendar_choice_context
+from shiftdesk.calendarsync import oauth_views
 from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.google import calendar_api, push
 from shiftdesk.google.errors import (
@@ -20,8 +18,6 @@ from shiftdesk.google.errors import (
 from shiftdesk.google.forms import GoogleOAuthSettingsForm, RemoveAuthorizationForm
 from shiftdesk.google.models import GoogleOAuthSettings, redirect_url
 from shiftdesk.google.oauth import PROVIDER, access_token
-
-log = logging.getLogger(__name__)
 
 
 def get_google_connection_for_user(user) -> CalendarConnection | None:
@@ -43,37 +39,22 @@ def user_calendars(connection: CalendarConnection) -> list[calendar_api.GoogleCa
     return calendar_api.list_calendars(access_token(connection))
 
 
+# Google as the OAuth 2 views and box shared with Microsoft (calendarsync.oauth_views) see it.
+GOOGLE = oauth_views.OAuthVendor(
+    name="Google",
+    calendar_app="Google Calendar",
+    active_flag="google_active",
+    own_connection=get_google_connection_for_user,
+    list_calendars=user_calendars,
+    error=GoogleError,
+    unreachable=GoogleUnavailable,
+    reauthorization_required=ReauthorizationRequired,
+    integration_disabled=IntegrationDisabled,
+)
+
+
 def google_authorization_box(request: HttpRequest) -> dict:
     """Manage Account > Calendar Sync > Google Authorization, for the logged-in user about themselves."""
-    conf = GoogleOAuthSettings.load()
-    connection = get_google_connection_for_user(request.user)
-    context: dict = {
-        "google_active": conf.is_active,
-        "connection": connection,
-        "needs_reauthorization": bool(
-            connection and connection.status == CalendarConnection.Status.NEEDS_REAUTHORIZATION
-        ),
-        "remove_form": RemoveAuthorizationForm(),
-        "calendars_form": None,
-        "calendar_error": "",
-    }
-    if connection is None or not conf.is_active or context["needs_reauthorization"]:
-        return context
-    try:
-        calendars = user_calendars(connection)
-    except ReauthorizationRequired:
-        connection.refresh_from_db()
-        context["needs_reauthorization"] = True
-        return context
-    except IntegrationDisabled:
-        context["google_active"] = False
-        return context
-    except GoogleUnavailable:
-        context["calendar_error"] = "Google could not be reached to list your calendars. Try again shortly."
-        return context
-    except GoogleError as exc:
-        log.info("listing Google calendars for user %s failed: %s", request.user.pk, exc.code or exc.status)
-        context["calendar_error"] = f"Your calendars could not be listed: {exc.message}"
-        return context
-    context.update(calendar_choice_context(connection, calendars))
-    return context
+    return oauth_views.authorization_box(
+        request, GOOGLE, active=GoogleOAuthSettings.load().is_active, remove_form=RemoveAuthorizationForm()
+    )

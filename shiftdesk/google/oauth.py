@@ -216,11 +216,11 @@ def start_authorization(request: Any, conf: GoogleOAuthSettings) -> str:
     return url
 
 
-def state_matches(request: Any, state: str) -> bool:
-    """Whether `state` is the one of the flow this session started (constant time). Read-only."""
+def pending_state(request: Any) -> str:
+    """The state of the flow this session started, '' when none is pending. Read-only: the callback compares it
+    (calendarsync.oauth_views.state_matches) before anything touches the pending flow."""
     pending = request.session.get(SESSION_FLOW_KEY) or {}
-    expected = str(pending.get("state") or "")
-    return bool(expected) and secrets.compare_digest(expected, state or "")
+    return str(pending.get("state") or "")
 
 
 def complete_authorization(request: Any, query: dict[str, str]) -> CalendarConnection:

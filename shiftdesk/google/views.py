@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shiftdesk.accounts.permissions import system_admin_required
 from shiftdesk.calendarsync import actions as sync_actions
-from shiftdesk.calendarsync.calendar_choice import save_calendar_choice
+from shiftdesk.calendarsync import oauth_views
 from shiftdesk.calendarsync.models import RetiringConnection
 from shiftdesk.google import oauth, push
 from shiftdesk.google.actions import do_save_google_settings
-from shiftdesk.google.boxes import get_google_connection_for_user, user_calendars
+from shiftdesk.google.boxes import GOOGLE, get_google_connection_for_user
 from shiftdesk.google.errors import GoogleError, GoogleUnavailable
 from shiftdesk.google.forms import GoogleOAuthSettingsForm, RemoveAuthorizationForm
 from shiftdesk.google.models import GoogleOAuthSettings
@@ -90,44 +90,21 @@ def authorize(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest) -> HttpResponse:
     """The Redirect URL: Google sends the browser back here with a code or an error. Who: the logged-in user
     who started the flow in this session."""
-    # The state is compared before anything touches the pending flow: a stray or forged request must not
-    # discard it, or the user's real answer, arriving next, would find no flow.
-    if not oauth.state_matches(request, request.GET.get("state", "")):
-        messages.error(request, oauth.STATE_MESSAGE)
-        return redirect("calendar_sync")
-    previous = sync_actions.previous_connection(request.user)
-    try:
-        connection = oauth.complete_authorization(request, request.GET.dict())
-    except oauth.AuthorizationFailed as failure:
-        messages.error(request, failure.message)
-        return redirect("calendar_sync")
-    messages.success(
+    return oauth_views.finish_authorization(
         request,
-        f"Your Google account {connection.account_email} is connected. Choose your calendars below and press "
-        "Save Calendars." + sync_actions.switch_note(previous, connection),
+        GOOGLE,
+        expected_state=oauth.pending_state(request),
+        state_message=oauth.STATE_MESSAGE,
+        complete=oauth.complete_authorization,
+        failures=(oauth.AuthorizationFailed,),
     )
-    return redirect("calendar_sync")
 
 
 @require_POST
 @login_required
 def save_calendars(request: HttpRequest) -> HttpResponse:
     """Save Calendars for the logged-in user's own Google connection. Who: any logged-in user, own account."""
-    connection = get_google_connection_for_user(request.user)
-    if connection is None:
-        messages.error(
-            request, "Your account is not connected to Google. Authorize with Google Account first."
-        )
-        return redirect("calendar_sync")
-    try:
-        calendars = user_calendars(connection)
-    except GoogleError as exc:
-        messages.error(
-            request, f"Your calendars could not be read from Google, so nothing was saved: {exc.message}"
-        )
-        return redirect("calendar_sync")
-    save_calendar_choice(request, connection, calendars, where="Google Calendar")
-    return redirect("calendar_sync")
+    return oauth_views.save_calendars(request, GOOGLE)
 
 
 @require_POST

@@ -19,19 +19,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from shiftdesk.accounts.permissions import system_admin_required
 from shiftdesk.calendarsync import actions as sync_actions
-from shiftdesk.calendarsync.calendar_choice import save_calendar_choice
+from shiftdesk.calendarsync import oauth_views
+from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.lib import crypto
 from shiftdesk.microsoft import auth, identity
 from shiftdesk.microsoft.actions import do_save_azure_ad_settings
 from shiftdesk.microsoft.boxes import (
+    MICROSOFT,
     SESSION_ADMIN_APPROVAL_KEY,
     get_microsoft_connection_for_user,
-    user_calendars,
 )
 from shiftdesk.microsoft.errors import (
     IdentityError,
     IdentityUnavailable,
-    MicrosoftError,
     ReauthorizationRequired,
 )
 from shiftdesk.microsoft.forms import AzureADSettingsForm, RemoveAuthorizationForm
@@ -225,53 +225,38 @@ def callback(request: HttpRequest) -> HttpResponse:
     admin_state = request.session.get(SESSION_ADMIN_CONSENT_KEY)
     if admin_state and request.GET.get("state") == admin_state and request.user.is_system_admin:
         return _admin_consent_result(request)
-    # Compare the state before anything touches the pending flow: a request that is not the answer to this
-    # session's flow (a stray or forged one, e.g. an <img> on another site) must not discard it, or the user's
-    # real answer, arriving next, would find no flow and fail.
+    return oauth_views.finish_authorization(
+        request,
+        MICROSOFT,
+        expected_state=_pending_state(request),
+        state_message=identity.STATE_MESSAGE,
+        complete=_complete_authorization,
+        failures=(auth.AuthorizationFailed, ReauthorizationRequired),
+    )
+
+
+def _pending_state(request: HttpRequest) -> str:
+    """The state of the flow this session started (MSAL keeps it in its auth code flow), '' when none."""
     pending = request.session.get(auth.SESSION_FLOW_KEY) or {}
-    expected = str((pending.get("flow") or {}).get("state") or "")
-    if not expected or not secrets.compare_digest(expected, request.GET.get("state", "")):
-        messages.error(request, identity.STATE_MESSAGE)
-        return redirect("calendar_sync")
-    previous = sync_actions.previous_connection(request.user)
+    return str((pending.get("flow") or {}).get("state") or "")
+
+
+def _complete_authorization(request: HttpRequest, query: dict[str, str]) -> CalendarConnection:
+    """auth.complete_authorization, remembering when the failure needs an organization's admin to approve
+    ShiftDesk: the box then offers a system admin the admin-consent link."""
     try:
-        connection = auth.complete_authorization(request, request.GET.dict())
+        return auth.complete_authorization(request, query)
     except auth.AuthorizationFailed as failure:
-        messages.error(request, failure.message)
         if failure.admin_approval:
             request.session[SESSION_ADMIN_APPROVAL_KEY] = True
-        return redirect("calendar_sync")
-    except ReauthorizationRequired as exc:
-        messages.error(request, exc.message)
-        return redirect("calendar_sync")
-    shown = connection.account_email or connection.account_name
-    messages.success(
-        request,
-        f"Your Microsoft account {shown} is connected. Choose your calendars below and press Save Calendars."
-        + sync_actions.switch_note(previous, connection),
-    )
-    return redirect("calendar_sync")
+        raise
 
 
 @require_POST
 @login_required
 def save_calendars(request: HttpRequest) -> HttpResponse:
     """Save Calendars for the logged-in user's own connection. Who: any logged-in user, own account."""
-    connection = get_microsoft_connection_for_user(request.user)
-    if connection is None:
-        messages.error(
-            request, "Your account is not connected to Microsoft. Authorize with Microsoft Account first."
-        )
-        return redirect("calendar_sync")
-    try:
-        calendars = user_calendars(connection)
-    except MicrosoftError as exc:
-        messages.error(
-            request, f"Your calendars could not be read from Microsoft, so nothing was saved: {exc.message}"
-        )
-        return redirect("calendar_sync")
-    save_calendar_choice(request, connection, calendars, where="Outlook")
-    return redirect("calendar_sync")
+    return oauth_views.save_calendars(request, MICROSOFT)
 
 
 @require_POST
