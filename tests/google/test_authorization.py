@@ -144,6 +144,14 @@ def test_a_forged_callback_does_not_discard_the_pending_flow(bob_client, gemu, g
     assert CalendarConnection.objects.filter(user__email="bob@example.org", provider="google").exists()
 
 
+def test_a_forged_callback_with_a_non_ascii_state_is_refused_in_words(bob_client, gemu, google_settings):
+    # secrets.compare_digest refuses non-ASCII str; the state is compared as bytes, so this is no server error.
+    bob_client.get(AUTHORIZE)
+    forged = bob_client.get("/google/oauth2/callback/", {"state": "état-forgé", "code": "x"})
+    assert forged.status_code == 302
+    assert "not started from this browser session" in page(bob_client)
+
+
 def test_a_replayed_answer_is_refused(bob_client, gemu, google_settings):
     _, params = authorize(bob_client, gemu, *BOB_G)
     CalendarConnection.objects.all().delete()

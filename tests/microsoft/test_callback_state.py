@@ -19,8 +19,9 @@ CALLBACK = "/microsoft/oauth2/callback/"
         {"code": "1.Aforged", "state": "someone-elses-state"},
         {"error": "access_denied", "state": "wrong"},
         {"code": "1.Aforged"},  # no state at all
+        {"code": "1.Aforged", "state": "état-forgé"},  # non-ASCII: compared as bytes, not a server error
     ],
-    ids=["forged-code", "forged-error", "no-state"],
+    ids=["forged-code", "forged-error", "no-state", "non-ascii-state"],
 )
 def test_a_stray_callback_does_not_discard_the_pending_authorization(bob_client, emulator, azure, stray):
     start = bob_client.get("/account/calendar-sync/microsoft/authorize/")
