@@ -74,6 +74,7 @@ def test_it_passes_against_the_emulators_default_world(emulator, azure, listener
     assert "variant expand_calendar_id=equal" in found["expand calendar id"]
     assert "variant multitenant_50059=after_secret_check" in found["50059 order"]
     assert "0 FAIL" in output
+    assert "SKIP shared calendars: no calendar another person shared is listed" in output
     # Nothing left behind in the test mailbox.
     mailbox = emulator.control.get(f"/graph/mailboxes/{MEGAN[0]}").json()
     assert [c["name"] for c in mailbox["calendars"]] == ["Calendar"]
@@ -107,3 +108,66 @@ def test_what_shiftdesk_relies_on_failing_is_a_fail_with_what_to_report(emulator
     assert code == 1
     assert re.search(r"^FAIL [^:]+: .* \| report: ", output, re.M), output
     assert "Send the FAIL lines" in output
+
+
+ADELE = "adele@contoso.onmicrosoft.com"
+SHARED_VARIANTS = [("per_mailbox", "accepted", "not_found"), ("same", "refused", "served"),
+                   ("per_mailbox", "refused", "served"), ("same", "accepted", "not_found")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ids", "owner_path", "me_path"), SHARED_VARIANTS, ids=["-".join(v) for v in SHARED_VARIANTS]
+)
+def test_a_calendar_shared_with_the_test_mailbox_is_read_and_its_variants_named(
+    emulator, azure, ids, owner_path, me_path
+):
+    """Adele shared "Desk shifts" (Can edit) with the test mailbox and has an event in it: the check lists it,
+    reads it through the documented sharee path, names the three shared-calendar variants the tenant plays, and
+    writes nothing there."""
+    from shiftdesk.microsoft.models import AzureADSettings
+
+    AzureADSettings.objects.update(request_shared_calendars=True)  # the scope ShiftDesk's users would grant
+    emulator.control.patch("/variants", json={"shared_calendar_ids": ids, "shared_calendar_owner_path": owner_path,
+                                              "shared_event_me_path": me_path}).raise_for_status()  # fmt: skip
+    desk = emulator.control.post(f"/graph/mailboxes/{ADELE}/calendars", json={"name": "Desk shifts"}).json()[
+        "id"
+    ]
+    emulator.control.post(f"/graph/mailboxes/{ADELE}/events", json={
+        "calendarId": desk, "subject": "Desk meeting",
+        "start": {"dateTime": "2026-12-10T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-10T10:00:00", "timeZone": "UTC"}}).raise_for_status()  # fmt: skip
+    emulator.control.put(f"/graph/mailboxes/{ADELE}/calendars/{desk}/shares/{MEGAN[0]}",
+                         json={"role": "write"}).raise_for_status()  # fmt: skip
+    before = emulator.control.get(f"/graph/mailboxes/{ADELE}").json()
+    output, code = run(emulator)
+    found = lines(output)
+    assert code == 0, output
+    assert found["shared calendar listed"].startswith("PASS 1 shared; “Desk shifts” of adele@"), output
+    assert "canEdit True" in found["shared calendar listed"]
+    assert found["shared calendar read"].startswith("PASS"), output
+    variants = found["shared calendar ids"]
+    assert f"variant shared_calendar_ids={ids} " in variants, output
+    assert f"variant shared_calendar_owner_path={owner_path} " in variants, output
+    assert f"variant shared_event_me_path={me_path} " in variants, output
+    assert emulator.control.get(f"/graph/mailboxes/{ADELE}").json() == before, "nothing written in Adele's"
+
+
+def test_a_read_only_share_is_read_and_said_so(emulator, azure):
+    """Without Calendars.ReadWrite.Shared the owner's mailbox cannot be asked: the line says it cannot tell."""
+    desk = emulator.control.post(f"/graph/mailboxes/{ADELE}/calendars", json={"name": "Desk shifts"}).json()[
+        "id"
+    ]
+    emulator.control.put(f"/graph/mailboxes/{ADELE}/calendars/{desk}/shares/{MEGAN[0]}",
+                         json={"role": "read"}).raise_for_status()  # fmt: skip
+    output, code = run(emulator)
+    found = lines(output)
+    assert code == 0, output
+    assert (
+        "canEdit False" in found["shared calendar listed"] and "read-only" in found["shared calendar listed"]
+    )
+    assert found["shared calendar read"].startswith("PASS"), output
+    assert (
+        "variant shared_calendar_ids=? (the owner's calendar list answers 403)"
+        in found["shared calendar ids"]
+    )
+    assert "variant shared_event_me_path=? (no event" in found["shared calendar ids"]

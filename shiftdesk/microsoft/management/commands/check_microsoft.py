@@ -13,6 +13,9 @@ address is used once, here). Then one line per behaviour:
 Where Microsoft's documentation is silent, ShiftDesk works with either answer and the line says which one this
 tenant gives (`variant calendar_delta=accepted`): the emulator's variant of the same name plays it, and the
 "report" of a FAIL says which variant the tenant contradicts. Exit status 1 when any line FAILs.
+
+Shared calendars are checked when a calendar another person shared with the test mailbox is listed (share one,
+"Can edit", in Outlook before running it); the check only reads there, never writes.
 """
 
 from __future__ import annotations
@@ -82,10 +85,11 @@ class Command(BaseCommand):
 
         self._credentials(azure, check_credentials)
         app = build_app(azure, fresh=True, token_cache=msal.SerializableTokenCache())
+        scopes = identity.user_scopes(azure.request_shared_calendars)  # what ShiftDesk asks its users for
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*response_mode.*", category=UserWarning)
             flow = app.initiate_auth_code_flow(
-                identity.USER_SCOPES,
+                scopes,
                 redirect_uri=redirect_url(),
                 response_mode="query",
                 prompt="select_account",
@@ -94,7 +98,7 @@ class Command(BaseCommand):
         self.out(flow["auth_uri"])
         answer = redirected_url or self._ask()
         query = {k: v[0] for k, v in parse_qs(urlsplit(answer.strip()).query).items()}
-        result = app.acquire_token_by_auth_code_flow(flow, query, scopes=identity.USER_SCOPES)
+        result = app.acquire_token_by_auth_code_flow(flow, query, scopes=scopes)
         if "access_token" not in result:
             code = identity.aadsts_code(result) or result.get("error", "no answer")
             self.add(False, "authorization", f"Microsoft refused the sign-in ({code})",
@@ -176,13 +180,14 @@ class Command(BaseCommand):
         self.add(bool(name), "me", f"id {'16 hex digits (personal account)' if personal else 'GUID'}, "
                  f"mail {'null' if me.get('mail') is None else 'set'}, ShiftDesk names it {name!r}")  # fmt: skip
 
-        calendars = g.get("/me/calendars").json().get("value", [])
+        calendars = g.all_values(g.get("/me/calendars"))
         default = next((c for c in calendars if c.get("isDefaultCalendar")), None)
         self.add(
             default is not None,
             "calendars",
             f"{len(calendars)} calendar(s), a default one: {default is not None}",
         )
+        self._shared_calendars(calendars)
         created = g.post("/me/calendars", json={"name": f"ShiftDesk check {uuid.uuid4().hex[:8]}"})
         if created.status_code != 201:
             self.add(
@@ -277,6 +282,76 @@ class Command(BaseCommand):
 
         self._subscriptions(notification_url, cal)
 
+    # --- shared calendars (read only) ------------------------------------------------------------------------
+    def _shared_calendars(self, calendars: list[dict]) -> None:
+        """A calendar another person shared with the test mailbox, as Save Calendars recognizes one (its owner
+        is not the default calendar's), read through the documented sharee path ShiftDesk uses:
+        /me/calendars/{id}, .../events, .../calendarView (outlook-get-shared-events-calendars.md, "from share
+        recipient's mailbox"). Then, by reads only, which answer the tenant gives where ShiftDesk does not
+        depend on it: the sharee's ids (shared_calendar_ids), the owner's mailbox path with them
+        (shared_calendar_owner_path), /me/events/{id} for a shared event (shared_event_me_path)."""
+        g = self.graph
+        own = {_owner(c) for c in calendars if c.get("isDefaultCalendar")} - {""}
+        shared = [c for c in calendars if own and _owner(c) and _owner(c) not in own]
+        if not shared:
+            self.out(
+                "SKIP shared calendars: no calendar another person shared is listed for the test mailbox; "
+                "have someone share one with it (Can edit) in Outlook to check them"
+            )
+            return
+        pick = next((c for c in shared if c.get("canEdit")), shared[0])
+        owner = str(pick["owner"]["address"])
+        self.add(True, "shared calendar listed", f"{len(shared)} shared; “{pick.get('name', '')}” of {owner}: "
+                 f"canEdit {pick.get('canEdit')}, canShare {pick.get('canShare')}"
+                 + ("" if pick.get("canEdit") else " (read-only: ShiftDesk can sync only into one with canEdit)"))  # fmt: skip
+        path = f"/me/calendars/{quote(pick['id'], safe='')}"
+        now = dt.datetime.now(dt.UTC)
+        window = {
+            "startDateTime": _utc(now - dt.timedelta(days=30)),
+            "endDateTime": _utc(now + dt.timedelta(days=60)),
+        }
+        answers = {
+            "": g.get(path),
+            "/events": g.get(f"{path}/events", params={"$select": "id", "$top": "5"}),
+            "/calendarView": g.get(f"{path}/calendarView", params={**window, "$select": "id"}),
+        }  # fmt: skip
+        ok = all(r.status_code == 200 for r in answers.values())
+        self.add(ok, "shared calendar read",
+                 ", ".join(f"GET /me/calendars/{{id}}{k} {r.status_code}" for k, r in answers.items())
+                 + " (ShiftDesk expects 200 each)",
+                 "these statuses and the bodies of the requests that were not 200")  # fmt: skip
+        if not ok:
+            return
+        events = answers["/events"].json().get("value", [])
+        self.add(True, "shared calendar ids", "; ".join(self._shared_variants(pick, owner, events)))
+
+    def _shared_variants(self, pick: dict, owner: str, events: list[dict]) -> list[str]:
+        g = self.graph
+        found = []
+        theirs = g.get(f"/users/{quote(owner, safe='@')}/calendars", params={"$select": "id,name"})
+        named = [c.get("id") for c in g.all_values(theirs) if c.get("name") == pick.get("name")]
+        if theirs.status_code != 200 or not named:
+            found.append(
+                f"variant shared_calendar_ids=? (the owner's calendar list answers {theirs.status_code})"
+            )
+        else:
+            ids = "same" if pick["id"] in named else "per_mailbox"
+            found.append(f"variant shared_calendar_ids={ids} (the owner's mailbox names it "
+                         + ("with the same id)" if ids == "same" else "with another id)"))  # fmt: skip
+        via_owner = g.get(
+            f"/users/{quote(owner, safe='@')}/calendars/{quote(pick['id'], safe='')}/events",
+            params={"$select": "id", "$top": "1"},
+        )
+        value = {200: "accepted", 404: "refused"}.get(via_owner.status_code, "?")
+        found.append(f"variant shared_calendar_owner_path={value} ({via_owner.status_code})")
+        if events:
+            me = g.get(f"/me/events/{quote(events[0]['id'], safe='')}", params={"$select": "id"})
+            value = {200: "served", 404: "not_found"}.get(me.status_code, "?")
+            found.append(f"variant shared_event_me_path={value} ({me.status_code})")
+        else:
+            found.append("variant shared_event_me_path=? (no event in the shared calendar to read)")
+        return found
+
     def _create_event(self, cal: str, start: dt.datetime, tag: str) -> dict | None:
         key = f"check-{tag}-{uuid.uuid4().hex[:12]}"
         body = {
@@ -369,6 +444,10 @@ class _Graph:
             data = self.get(data["@odata.nextLink"]).json()
             values += data.get("value", [])
         return values
+
+
+def _owner(calendar: dict) -> str:
+    return str((calendar.get("owner") or {}).get("address") or "").lower()
 
 
 def _utc(instant: dt.datetime) -> str:
