@@ -113,3 +113,16 @@ def microsoft_sign_in(page, login: str, password: str) -> None:
     page.fill("#login", login)
     page.fill("#passwd", password)
     page.click("#idSIButton9")
+
+
+def authorize_outlook(page, live_server, login: str, password: str):
+    """On Manage Account > Calendar Sync (already open): Authorize with Microsoft Account in the OAuth 2
+    Authorization box, sign in at the emulator as `login`, Accept on the consent page, and wait to be back on
+    Calendar Sync. Returns the box."""
+    page.locator("#oauth2-authorization").get_by_role(
+        "button", name="Authorize with Microsoft Account"
+    ).click()
+    microsoft_sign_in(page, login, password)
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_url(live_server.url + "/account/calendar-sync/")
+    return page.locator("#oauth2-authorization")
