@@ -28,6 +28,13 @@ def other_encoding(calendar_id: str) -> str:
     return calendar_id
 
 
+def sharee_mark(sharee_oid: str) -> bytes:
+    """The last 9 bytes of every id a sharee's mailbox gives an item of a shared calendar (GraphState.new_id
+    ends a mailbox's own ids with another mark), so an id that cannot be one is told without a look at the
+    shares."""
+    return hashlib.sha256(f"sharee:{sharee_oid}".encode()).digest()[:9]
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -474,12 +481,7 @@ class GraphState:
             base = self.sharee_id(sharee_oid, owner_oid, ID_PREFIX + owner_id[len(OTHER_ENCODING_PREFIX) :])
             return other_encoding(base)
         digest = hashlib.sha256(f"sharee:{sharee_oid}:{owner_id}".encode()).digest()
-        local = (
-            ID_PREFIX
-            + base64.urlsafe_b64encode(
-                b"\x00" + digest + hashlib.sha256(sharee_oid.encode()).digest()[:9]
-            ).decode()
-        )
+        local = ID_PREFIX + base64.urlsafe_b64encode(b"\x00" + digest + sharee_mark(sharee_oid)).decode()
         self.sharee_ids.setdefault(sharee_oid, {})[local] = (owner_oid, owner_id)
         return local
 
@@ -490,7 +492,8 @@ class GraphState:
             found = self.owner_of_sharee_id(sharee_oid, ID_PREFIX + local[len(OTHER_ENCODING_PREFIX) :])
             return (found[0], other_encoding(found[1])) if found else None
         found = self.sharee_ids.get(sharee_oid, {}).get(local)
-        if found is None:
+        mark = base64.urlsafe_b64encode(sharee_mark(sharee_oid)).decode()
+        if found is None and local.endswith(mark):  # no other id ends so: the shares are looked at only then
             self.sharee_id_table(sharee_oid)
             found = self.sharee_ids.get(sharee_oid, {}).get(local)
         return found
