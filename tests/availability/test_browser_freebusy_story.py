@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from shiftdesk.scheduling.grid import week_start
 from tests.browser import oauth_support
-from tests.browser.oauth_support import log_in, microsoft_sign_in, set_up_outlook
+from tests.browser.oauth_support import authorize_outlook, log_in, set_up_outlook
 
 # The fixtures this module uses, beside the shared ones of tests/browser/fixtures.py. They replace the
 # directory's `emulator` (which points ShiftDesk at a fixed, not the live server's, public URL).
@@ -79,14 +79,8 @@ def connect_outlook(page, live_server) -> None:
     """Manage Account > Calendar Sync: authorize as Megan, check free/busy in "Meetings", show subjects."""
     page.get_by_role("link", name="bob@example.org").click()
     page.get_by_role("link", name="Calendar Sync").click()
-    page.locator("#oauth2-authorization").get_by_role(
-        "button", name="Authorize with Microsoft Account"
-    ).click()
-    microsoft_sign_in(page, *MEGAN)
-    page.get_by_role("button", name="Accept").click()
-    page.wait_for_url(live_server.url + "/account/calendar-sync/")
+    box = authorize_outlook(page, live_server, *MEGAN)
     expect(page.get_by_role("status").first).to_contain_text(f"{MEGAN[0]} is connected")
-    box = page.locator("#oauth2-authorization")
     box.get_by_label("Calendar to Sync shifts with").select_option(label="Calendar")
     box.get_by_label("Calendar to Check Free/Busy Status").select_option(label="Meetings")
     box.get_by_role("button", name="Save Calendars").click()

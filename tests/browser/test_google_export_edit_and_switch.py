@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import oauth_support
-from tests.browser.oauth_support import log_in, microsoft_sign_in, set_up_outlook
+from tests.browser.oauth_support import authorize_outlook, log_in, set_up_outlook
 from tests.browser.test_shared_calendar_story import run_worker
 from tests.google.conftest import world_spec
 from tests.google.test_browser_setup_and_authorization import google_sign_in, point_at_google_emulator
@@ -191,13 +191,7 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     # Charlie syncs with Outlook first: his upcoming shift is in Megan's Outlook calendar.
     charlie_page = log_in(new_page(), live_server, charlie)
     charlie_page.goto(live_server.url + "/account/calendar-sync/")
-    charlie_page.locator("#oauth2-authorization").get_by_role(
-        "button", name="Authorize with Microsoft Account"
-    ).click()
-    microsoft_sign_in(charlie_page, *MEGAN)
-    charlie_page.get_by_role("button", name="Accept").click()
-    charlie_page.wait_for_url(live_server.url + "/account/calendar-sync/")
-    outlook_box = charlie_page.locator("#oauth2-authorization")
+    outlook_box = authorize_outlook(charlie_page, live_server, *MEGAN)
     outlook_box.get_by_role("button", name="Save Calendars").click()
     expect(charlie_page.get_by_role("status").first).to_contain_text("your shifts will be synced with")
     do_assign_staff(second, charlie, by=alice, override_conflicts=True)

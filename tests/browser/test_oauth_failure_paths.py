@@ -12,7 +12,7 @@ from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.microsoft.auth import acquire_access_token
 from shiftdesk.microsoft.errors import ReauthorizationRequired
 from tests.browser import oauth_support
-from tests.browser.oauth_support import log_in, microsoft_sign_in, set_up_outlook
+from tests.browser.oauth_support import authorize_outlook, log_in, microsoft_sign_in, set_up_outlook
 
 # The fixtures this module uses, beside the shared ones of tests/browser/fixtures.py.
 emulator_server = oauth_support.emulator_server
@@ -76,9 +76,8 @@ def test_revoked_refresh_token_needs_reauthorization(
 ):
     app_id = set_up_outlook(emulator, live_server, alice)
     page = log_in(new_page(), live_server, bob)
-    start_authorization(page, live_server)
-    page.get_by_role("button", name="Accept").click()
-    page.wait_for_url(live_server.url + "/account/calendar-sync/")
+    open_calendar_sync(page, live_server)
+    authorize_outlook(page, live_server, *MEGAN)
     expect(page.get_by_role("status").first).to_contain_text("is connected")
     # Megan removes the app from her Microsoft account; the next refresh (the access token is stale) fails.
     emulator.control.post("/revoke", json={"client_id": app_id, "user": MEGAN[0]}).raise_for_status()
@@ -91,9 +90,6 @@ def test_revoked_refresh_token_needs_reauthorization(
             raise AssertionError("a revoked grant still produced a token")
     box = open_calendar_sync(page, live_server)
     expect(box.locator("#oauth2-needs-reauthorization")).to_contain_text("needs reauthorization")
-    box.get_by_role("button", name="Authorize with Microsoft Account").click()
-    microsoft_sign_in(page, *MEGAN)
-    page.get_by_role("button", name="Accept").click()
-    page.wait_for_url(live_server.url + "/account/calendar-sync/")
+    authorize_outlook(page, live_server, *MEGAN)
     expect(page.locator("#oauth2-needs-reauthorization")).to_have_count(0)
     assert CalendarConnection.objects.get(user=bob).status == "connected"
