@@ -103,3 +103,26 @@ def test_moving_to_another_google_account_revokes_the_old_grant_after_its_events
     assert refresh_answer(gemu, old_token).status_code == 400
     new_token = oauth._tokens(CalendarConnection.objects.get(user=world["bob"]))["refresh_token"]
     assert refresh_answer(gemu, new_token).status_code == 200
+
+
+def test_deletes_given_up_end_the_grant_too(world, gemu, bob_client):
+    # Google keeps failing the deletes: after MAX_ATTEMPTS rounds the worker gives up (the events stay, the log
+    # says so), the retiring row is finished, and the grant is revoked as after deletes that worked.
+    from shiftdesk.calendarsync.retiring import MAX_ATTEMPTS
+
+    assign_two(world)
+    refresh_token = oauth._tokens(CalendarConnection.objects.get(user=world["bob"]))["refresh_token"]
+    bob_client.post(REMOVE, {"delete_future_events": "on"})
+    gemu.gcontrol.put(
+        "/faults", json={"error_rates": {"503": 1.0}, "paths": ["/google/calendar/v3", "/google/batch"]}
+    ).raise_for_status()
+    for _ in range(MAX_ATTEMPTS - 1):
+        retire_disconnected("test-worker")
+        assert refresh_answer(gemu, refresh_token).status_code == 200  # not given up yet: still needed
+        RetiringConnection.objects.update(not_before=RetiringConnection.objects.get().created_at)
+    retire_disconnected("test-worker")
+    gemu.gcontrol.delete("/faults").raise_for_status()
+    assert not RetiringConnection.objects.exists()
+    assert len(live_events(gemu)) == 2  # given up: they stay in Google Calendar
+    answer = refresh_answer(gemu, refresh_token)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
