@@ -74,7 +74,8 @@ SWITCHES: dict[str, dict[str, str]] = {
     "shared_calendar_owner_path": {
         "accepted": "undocumented; the emulator's historic answer: a sharee's delegated request "
         "/users/{owner}/calendars/{id}/... (and /users/{owner}/events/{id}) with the id from the sharee's "
-        "GET /me/calendars reaches the owner's calendar (the emulator gives both mailboxes the same ids)",
+        "GET /me/calendars reaches the owner's calendar (under shared_calendar_ids=per_mailbox the sharee's "
+        "ids are translated to the owner's there)",
         "refused": "concepts/outlook-get-shared-events-calendars.md: the owner-mailbox path is documented only "
         "with the `calendar` shortcut and the owner's own ids, and the sharee's ids belong to 'the local copy "
         "of Alex' calendar in Adele's mailbox'; ids of one mailbox given in another answer 404 "
