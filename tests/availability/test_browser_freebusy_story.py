@@ -13,9 +13,7 @@ Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -38,11 +36,7 @@ PARIS = ZoneInfo("Europe/Paris")  # Megan's mailbox time zone in the standard wo
 SUBJECT = "Dentist appointment"
 
 
-def screenshot(page, name: str) -> None:
-    folder = os.environ.get("SHIFTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"freebusy-story-{name}.png"), full_page=True)
+screenshot = oauth_support.screenshots("freebusy-story")
 
 
 def in_paris(day: dt.date, hour: int, minute: int = 0) -> str:

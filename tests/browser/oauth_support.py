@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -126,3 +129,16 @@ def authorize_outlook(page, live_server, login: str, password: str):
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(live_server.url + "/account/calendar-sync/")
     return page.locator("#oauth2-authorization")
+
+
+def screenshots(prefix: str) -> Callable:
+    """screenshot(page, name) for a story: with SHIFTDESK_SCREENSHOTS=/some/dir set, keeps the whole page as
+    <dir>/<prefix>-<name>.png; otherwise does nothing."""
+
+    def screenshot(page, name: str) -> None:
+        folder = os.environ.get("SHIFTDESK_SCREENSHOTS")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{prefix}-{name}.png"), full_page=True)
+
+    return screenshot

@@ -13,8 +13,6 @@ Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,11 +93,7 @@ def shifts(transactional_db, alice, bob, charlie):
     return made
 
 
-def screenshot(page, name: str) -> None:
-    folder = os.environ.get("SHIFTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"google-story-{name}.png"), full_page=True)
+screenshot = oauth_support.screenshots("google-story")
 
 
 def work_until(done, passes: int = 8) -> None:

@@ -15,8 +15,6 @@ Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -34,11 +32,7 @@ ADELE = "adele@contoso.onmicrosoft.com"
 MESSAGE = f"{ADELE} no longer shares the calendar “Desk shifts” with you, or shares it read-only."
 
 
-def screenshot(page, name: str) -> None:
-    folder = os.environ.get("SHIFTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"shared-calendar-{name}.png"), full_page=True)
+screenshot = oauth_support.screenshots("shared-calendar")
 
 
 @pytest.fixture
