@@ -1,5 +1,6 @@
-"""Browser fixtures for the Outlook OAuth walks: the HTTPS emulator, ShiftDesk's live server pointed at it,
-and a Chromium that trusts exactly the emulator's certificate key (--ignore-certificate-errors-spki-list).
+"""Browser fixtures for the Outlook and Google OAuth walks: the HTTPS emulator, ShiftDesk's live server pointed
+at it, and a Chromium that trusts exactly the emulator's certificate key (--ignore-certificate-errors-spki-list);
+the sign-in steps of both boxes, the worker passes and the Google viewer the walks share.
 
 Test modules import the fixtures they use from here (the shared Chromium comes from tests/browser/fixtures.py).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import expect
 
 from m365emulator.testing import STANDARD_SECRET, standard_world
 from m365emulator.tls import ensure_tls
@@ -129,6 +131,88 @@ def authorize_outlook(page, live_server, login: str, password: str):
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(live_server.url + "/account/calendar-sync/")
     return page.locator("#oauth2-authorization")
+
+
+@pytest.fixture
+def both_clouds(emulator, live_server, settings, alice):
+    """The Microsoft world (Azure AD OAuth 2 enabled) and the Google world (Google OAuth 2 enabled), both
+    registered with this live server's Redirect URLs, as the admin leaves them after Save Settings."""
+    from googleemulator.testing import STANDARD_CLIENT_ID
+    from googleemulator.testing import STANDARD_SECRET as GOOGLE_SECRET
+    from shiftdesk.google.actions import do_save_google_settings
+    from shiftdesk.google.models import GoogleOAuthSettings
+    from tests.google.conftest import world_spec
+    from tests.google.test_browser_setup_and_authorization import point_at_google_emulator
+
+    set_up_outlook(emulator, live_server, alice)
+    point_at_google_emulator(settings, emulator, live_server)
+    settings.SYNC_BACKOFF_BASE_SECONDS = 0
+    with emulator.http(base_url=emulator.base_url + "/_emulator/google") as control:
+        control.post("/reset").raise_for_status()
+        control.delete("/faults").raise_for_status()
+        control.post(
+            "/seed", json=world_spec(redirect=live_server.url + "/google/oauth2/callback/")
+        ).raise_for_status()
+    candidate = GoogleOAuthSettings.load()
+    candidate.client_id, candidate.client_secret = STANDARD_CLIENT_ID, GOOGLE_SECRET
+    candidate.secret_last4, candidate.enabled = GOOGLE_SECRET[-4:], True
+    do_save_google_settings(candidate, by=alice, verified=True)
+    return emulator
+
+
+def connect_outlook(page, live_server, login: str, password: str) -> None:
+    """From Calendar Sync: authorize_outlook, then Save Calendars as offered (the default calendar)."""
+    page.goto(live_server.url + "/account/calendar-sync/")
+    box = authorize_outlook(page, live_server, login, password)
+    box.get_by_role("button", name="Save Calendars").click()
+    expect(page.get_by_role("status").first).to_contain_text("your shifts will be synced with")
+
+
+def authorize_google(page, live_server, email: str, password: str):
+    """On Manage Account > Calendar Sync (already open): Authorize with Google Account in the Google
+    Authorization box, sign in on the emulator's Google pages as `email` (account chooser, email, password),
+    tick every box on the consent page, Continue, and wait to be back on Calendar Sync. Returns the box."""
+    # Imported here: that module imports this one at its top.
+    from tests.google.test_browser_setup_and_authorization import google_sign_in
+
+    page.locator("#google-authorization").get_by_role("button", name="Authorize with Google Account").click()
+    google_sign_in(page, email, password)
+    consent = page.get_by_role("button", name="Continue")
+    consent.wait_for()  # the consent page is loaded before its boxes are listed (.all() does not wait)
+    for checkbox in page.locator("input[name=granted]").all():
+        checkbox.check()
+    consent.click()
+    page.wait_for_url(live_server.url + "/account/calendar-sync/")
+    return page.locator("#google-authorization")
+
+
+def save_calendars(page, box, calendar: str) -> None:
+    """In an authorization box: `calendar` as the Calendar to Sync shifts with, then Save Calendars."""
+    box.get_by_label("Calendar to Sync shifts with").select_option(label=calendar)
+    box.get_by_role("button", name="Save Calendars").click()
+    expect(page.get_by_role("status").first).to_contain_text("Calendars saved")
+
+
+def work_until(done: Callable[[], bool], passes: int = 8) -> None:
+    """Worker passes (as `manage.py syncworker` runs them) until `done()` holds: an export, then its writes,
+    or a switch's deletes, then its creates, take more than one pass."""
+    from tests.browser.test_shared_calendar_story import run_worker
+
+    for _ in range(passes):
+        run_worker()
+        if done():
+            return
+    raise AssertionError("the worker did not get there")
+
+
+def google_week(viewer, emulator, email: str, day) -> None:
+    """The emulator's Google Calendar viewer: `email`'s primary calendar, the week of `day`."""
+    viewer.goto(f"{emulator.base_url}/google/calendar/view/{email}/?week={day.isoformat()}")
+
+
+def outlook_week(viewer, emulator, mailbox: str, day) -> None:
+    """The emulator's Outlook viewer: `mailbox`'s calendar, the week of `day`."""
+    viewer.goto(f"{emulator.base_url}/outlook/{mailbox}?week={day.isoformat()}")
 
 
 def screenshots(prefix: str) -> Callable:

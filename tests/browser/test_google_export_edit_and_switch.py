@@ -4,8 +4,9 @@ account and runs the Export; the shift appears in the emulator's Google Calendar
 shift's time on its edit page and the new time reaches the viewer. Charlie syncs with Outlook (Megan's
 Microsoft account), presses Remove Authorization with "also delete my future events", authorizes his Google
 account and exports: his upcoming shift leaves the Outlook viewer and appears in the Google viewer.
-The worker runs as `manage.py syncworker` would, one pass at a time (run_worker). Marked `browser` through its
-fixtures (own pytest process).
+The worker runs as `manage.py syncworker` would, one pass at a time (oauth_support.work_until). Marked
+`browser` through its fixtures (own pytest process). The direct switch (Google authorized while the Outlook
+connection is still there) is walked in test_google_direct_switch.py, with this module's helpers.
 
 Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
 """
@@ -19,45 +20,27 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import oauth_support
-from tests.browser.oauth_support import authorize_outlook, log_in, set_up_outlook
-from tests.browser.test_shared_calendar_story import run_worker
-from tests.google.conftest import world_spec
-from tests.google.test_browser_setup_and_authorization import google_sign_in, point_at_google_emulator
+from tests.browser.oauth_support import (
+    authorize_google,
+    connect_outlook,
+    google_week,
+    log_in,
+    outlook_week,
+    save_calendars,
+    work_until,
+)
 
 emulator_server = oauth_support.emulator_server
 oauth_chromium = oauth_support.oauth_chromium
 emulator = oauth_support.emulator
 new_page = oauth_support.new_page
+both_clouds = oauth_support.both_clouds
 
 pytestmark = pytest.mark.browser
 MEGAN = ("megan@contoso.onmicrosoft.com", "Megan-pw1")
 BOB_G = ("bob@example.org", "Bob-pw1")
 CAROL_G = ("carol@gmail.com", "Carol-pw1")  # Charlie's Google account
 TITLE = "Reference Desk - Reference"
-
-
-@pytest.fixture
-def both_clouds(emulator, live_server, settings, alice):
-    """The Microsoft world (Azure AD OAuth 2 enabled) and the Google world (Google OAuth 2 enabled), both
-    registered with this live server's Redirect URLs, as the admin leaves them after Save Settings."""
-    from googleemulator.testing import STANDARD_CLIENT_ID, STANDARD_SECRET
-    from shiftdesk.google.actions import do_save_google_settings
-    from shiftdesk.google.models import GoogleOAuthSettings
-
-    set_up_outlook(emulator, live_server, alice)
-    point_at_google_emulator(settings, emulator, live_server)
-    settings.SYNC_BACKOFF_BASE_SECONDS = 0
-    with emulator.http(base_url=emulator.base_url + "/_emulator/google") as control:
-        control.post("/reset").raise_for_status()
-        control.delete("/faults").raise_for_status()
-        control.post(
-            "/seed", json=world_spec(redirect=live_server.url + "/google/oauth2/callback/")
-        ).raise_for_status()
-    candidate = GoogleOAuthSettings.load()
-    candidate.client_id, candidate.client_secret = STANDARD_CLIENT_ID, STANDARD_SECRET
-    candidate.secret_last4, candidate.enabled = STANDARD_SECRET[-4:], True
-    do_save_google_settings(candidate, by=alice, verified=True)
-    return emulator
 
 
 @pytest.fixture
@@ -96,38 +79,50 @@ def shifts(transactional_db, alice, bob, charlie):
 screenshot = oauth_support.screenshots("google-story")
 
 
-def work_until(done, passes: int = 8) -> None:
-    """Worker passes until `done()` holds (an export, then its writes, take more than one pass)."""
-    for _ in range(passes):
-        run_worker()
-        if done():
-            return
-    raise AssertionError("the worker did not get there")
-
-
-def google_week(viewer, emulator, email: str, day: dt.date) -> None:
-    viewer.goto(f"{emulator.base_url}/google/calendar/view/{email}/?week={day.isoformat()}")
-
-
 def viewer_when(shift, zone: str) -> str:
     """How the Google viewer writes an event's time: in the calendar's time zone, "Mon 07 Dec 15:00–18:00"."""
     start, end = shift.start.astimezone(ZoneInfo(zone)), shift.end.astimezone(ZoneInfo(zone))
     return f"{start:%a %d %b %H:%M}–{end:%H:%M}"
 
 
-def authorize_google(page, live_server, email: str, password: str) -> None:
+def connect_google(page, live_server, email: str, password: str) -> None:
+    """Authorize with Google Account from Calendar Sync; the primary calendar is offered first; Save Calendars."""
     page.goto(live_server.url + "/account/calendar-sync/")
-    page.locator("#google-authorization").get_by_role("button", name="Authorize with Google Account").click()
-    google_sign_in(page, email, password)
-    for checkbox in page.locator("input[name=granted]").all():
-        checkbox.check()
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(live_server.url + "/account/calendar-sync/")
+    box = authorize_google(page, live_server, email, password)
     expect(page.get_by_role("status").first).to_contain_text(f"{email} is connected")
-    box = page.locator("#google-authorization")
     expect(box.get_by_label("Calendar to Sync shifts with").locator("option:checked")).to_have_text(email)
-    box.get_by_role("button", name="Save Calendars").click()
-    expect(page.get_by_role("status").first).to_contain_text("Calendars saved")
+    save_calendars(page, box, email)
+
+
+def synced_with_outlook(new_page, live_server, emulator, user, shift, *, by):
+    """`user` logs in, authorizes Megan's Microsoft account and saves its calendar; then `by` assigns him
+    `shift` and the worker writes it. Returns his Calendar Sync page and the Outlook viewer, showing it once."""
+    from shiftdesk.calendarsync.models import EventLink
+    from shiftdesk.scheduling.actions import do_assign_staff
+
+    page = log_in(new_page(), live_server, user)
+    connect_outlook(page, live_server, *MEGAN)
+    do_assign_staff(shift, user, by=by, override_conflicts=True)
+    work_until(lambda: EventLink.objects.filter(connection__user=user, dirty=False).exists())
+    outlook = new_page()
+    outlook_week(outlook, emulator, MEGAN[0], shift.start.date())
+    expect(outlook.locator("a.ev", has_text="Reference Desk")).to_have_count(1)
+    return page, outlook
+
+
+def expect_once_in_google(viewer, emulator, email: str, shift, zone: str) -> None:
+    """The Google Calendar viewer's week of `shift` shows its event exactly once, at its time in `zone`."""
+    google_week(viewer, emulator, email, shift.start.date())
+    row = viewer.locator("tr", has_text=TITLE)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(viewer_when(shift, zone))
+
+
+def expect_syncing_with_google(page, email: str) -> None:
+    """After a reload, the user's Sync Status names the Google account."""
+    page.reload()
+    expect(page.locator("#calendar-sync-status")).to_contain_text("Google account")
+    expect(page.locator("#calendar-sync-status")).to_contain_text(email)
 
 
 def run_the_export(page) -> None:
@@ -143,14 +138,13 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     new_page, live_server, both_clouds, shifts, alice, bob, charlie
 ):
     from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob
-    from shiftdesk.scheduling.actions import do_assign_staff
 
     emulator = both_clouds
     first, second = shifts
 
     # Bob authorizes Google; the shift he was assigned before is not synced until he runs the Export.
     user = log_in(new_page(), live_server, bob)
-    authorize_google(user, live_server, *BOB_G)
+    connect_google(user, live_server, *BOB_G)
     viewer = new_page()
     google_week(viewer, emulator, BOB_G[0], first.start.date())
     expect(viewer.locator("main")).to_contain_text("No events in the week")
@@ -162,10 +156,7 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     )  # the progress line, polled by htmx
     expect(user.locator("#calendar-sync-export .export-count")).to_have_text("1 of 1")
     screenshot(user, "1-exported")
-    google_week(viewer, emulator, BOB_G[0], first.start.date())
-    row = viewer.locator("tr", has_text=TITLE)
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text(viewer_when(first, "Europe/London"))
+    expect_once_in_google(viewer, emulator, BOB_G[0], first, "Europe/London")
     screenshot(viewer, "2-in-the-viewer")
 
     # The admin moves the shift an hour later on its edit page; the new time reaches Google.
@@ -183,16 +174,7 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     screenshot(viewer, "3-edited")
 
     # Charlie syncs with Outlook first: his upcoming shift is in Megan's Outlook calendar.
-    charlie_page = log_in(new_page(), live_server, charlie)
-    charlie_page.goto(live_server.url + "/account/calendar-sync/")
-    outlook_box = authorize_outlook(charlie_page, live_server, *MEGAN)
-    outlook_box.get_by_role("button", name="Save Calendars").click()
-    expect(charlie_page.get_by_role("status").first).to_contain_text("your shifts will be synced with")
-    do_assign_staff(second, charlie, by=alice, override_conflicts=True)
-    work_until(lambda: EventLink.objects.filter(connection__user=charlie, dirty=False).exists())
-    outlook = new_page()
-    outlook.goto(f"{emulator.base_url}/outlook/{MEGAN[0]}?week={second.start.date().isoformat()}")
-    expect(outlook.locator("a.ev", has_text="Reference Desk")).to_have_count(1)
+    charlie_page, outlook = synced_with_outlook(new_page, live_server, emulator, charlie, second, by=alice)
     screenshot(outlook, "4-charlie-in-outlook")
 
     # He removes the Outlook authorization (also deleting his future events there) and authorizes Google.
@@ -201,7 +183,7 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     outlook_box.get_by_label("Also delete my future ShiftDesk events from my Outlook calendar").check()
     outlook_box.get_by_role("button", name="Remove Authorization").click()
     expect(charlie_page.get_by_role("status").first).to_contain_text("Authorization removed")
-    authorize_google(charlie_page, live_server, *CAROL_G)
+    connect_google(charlie_page, live_server, *CAROL_G)
     assert CalendarConnection.objects.get(user=charlie).provider == "google"
     run_the_export(charlie_page)
     work_until(lambda: ExportJob.objects.filter(user=charlie, status="done").exists()
@@ -209,14 +191,9 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
 
     outlook.reload()
     expect(outlook.locator("a.ev", has_text="Reference Desk")).to_have_count(0)
-    google_week(viewer, emulator, CAROL_G[0], second.start.date())
-    row = viewer.locator("tr", has_text=TITLE)
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text(viewer_when(second, "America/New_York"))
+    expect_once_in_google(viewer, emulator, CAROL_G[0], second, "America/New_York")
     screenshot(viewer, "5-charlie-in-google")
-    charlie_page.reload()
-    expect(charlie_page.locator("#calendar-sync-status")).to_contain_text("Google account")
-    expect(charlie_page.locator("#calendar-sync-status")).to_contain_text(CAROL_G[0])
+    expect_syncing_with_google(charlie_page, CAROL_G[0])
 
 
 def _later(hh_mm: str) -> str:
