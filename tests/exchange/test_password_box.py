@@ -198,3 +198,15 @@ def test_the_server_address_becomes_the_ews_url(typed, endpoint):
     from shiftdesk.exchange.client import service_endpoint
 
     assert service_endpoint(typed) == endpoint
+
+
+@pytest.mark.parametrize(
+    "provider, words",
+    [("microsoft", "You are connected with Outlook (OAuth 2 Authorization) as <b>bob@mail.example</b>."),
+     ("google", "You are connected with Google Calendar (Google Authorization) as <b>bob@mail.example</b>.")],
+)  # fmt: skip
+def test_the_box_names_the_connection_a_password_would_replace(bob_client, bob, provider, words):
+    CalendarConnection.objects.create(user=bob, provider=provider, account_email="bob@mail.example")
+    page = bob_client.get("/account/calendar-sync/").content.decode()
+    box = page[page.index('id="exchange-replaces-oauth"') :]
+    assert box[box.index(">") + 1 :].startswith(words + " Saving a password here replaces that connection.")
