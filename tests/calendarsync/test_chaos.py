@@ -90,6 +90,11 @@ def _env(emulator, database_url: str, tmp_path: Path, client_id: str, provider: 
         SHIFTDESK_SYNC_POLL_SECONDS="0.2",
         SHIFTDESK_SYNC_SWEEP_SECONDS="2",
         SHIFTDESK_SYNC_STEP_MAX_LINKS="25",  # small steps: kills land mid-pass
+        # Google batches of 5: a step's 25 writes are 5 batches in its 4 lanes, so creates answered in one
+        # batch wait unrecorded while another lane's batch runs (the moment a kill needs; with one batch of 25
+        # per step that moment was too short to meet, and the second kill timed out on PostgreSQL). A Graph
+        # step's 25 writes are already two $batch requests (20 a batch).
+        SHIFTDESK_SYNC_GOOGLE_BATCH_SIZE="5",
         SHIFTDESK_SYNC_INLINE_RETRY_AFTER_MAX_SECONDS=str(INLINE_MAX),
         CHAOS_CLIENT_ID=client_id,
         LOG_LEVEL="WARNING",
@@ -183,8 +188,9 @@ def test_chaos_leaves_exactly_the_desired_events(provider, emulator, chaos_db, t
         client_id = ""
         # 1% each of 429, 403 rateLimitExceeded and 503, none with a Retry-After (Google sends none): the
         # engine's exponential back-off, above the inline maximum from the second try on, stops steps early.
+        # 0-20 ms on each request: answers come back out of step across a step's batch lanes.
         faults = {"error_rates": {"429": 0.01, "rateLimitExceeded": 0.01, "503": 0.01}, "drop_rate": 0.01,
-                  "lost_response_rate": 0.01, "seed": 7}  # fmt: skip
+                  "lost_response_rate": 0.01, "latency_ms": {"min": 0, "max": 20}, "seed": 7}  # fmt: skip
         expire = ("/tokens/expire", {"email": "staff7@example.org"})
     else:
         control = emulator.control
