@@ -6,6 +6,7 @@ bob's. Anonymous is the plain client.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -56,11 +57,28 @@ def fast_password_hasher(request):
 
 @pytest.fixture(scope="session")
 def emulator_server(tmp_path_factory):
-    """The one real HTTPS Microsoft 365 emulator of the test session (of each xdist worker), shared by every
-    folder: each folder's `emulator` fixture empties it (reset) and points ShiftDesk at it for its test."""
+    """The one real HTTPS emulator of the test session (of each xdist worker), Microsoft 365 and Google alike,
+    shared by every folder: each folder's `emulator` (or Google) fixture empties it (reset) and points ShiftDesk
+    at it for its test."""
     from m365emulator.testing import EmulatorServer
 
     class SessionEmulator(EmulatorServer):
+        """Also the Google emulator: the same server serves googleemulator under /google (`gbase`), with
+        its own control API (`gcontrol`); each Google fixture empties the Google world itself."""
+
+        @functools.cached_property
+        def gbase(self) -> str:
+            return self.base_url + "/google"
+
+        @functools.cached_property
+        def gcontrol(self):
+            return self.http(base_url=self.base_url + "/_emulator/google")
+
+        def stop(self) -> None:
+            if "gcontrol" in self.__dict__:
+                self.gcontrol.close()
+            super().stop()
+
         def reset(self) -> None:
             """The world emptied, and the EWS switches a test may flip (which /reset leaves) back to defaults:
             one folder's test that turns EWS off must not leave it off for another folder's."""

@@ -1,6 +1,7 @@
-"""Fixtures for the Google OAuth 2 tests: the real HTTPS emulator (googleemulator, served by m365emulator's
-server under /google), ShiftDesk's GOOGLE_* settings pointed at it, a standard Google world whose OAuth client
-carries ShiftDesk's Redirect URL, and saved Google OAuth 2 settings."""
+"""Fixtures for the Google OAuth 2 tests: the real HTTPS emulator (googleemulator, served under /google by the
+session's m365emulator server, tests/conftest.py's `emulator_server`), ShiftDesk's GOOGLE_* settings pointed at
+it, a standard Google world whose OAuth client carries ShiftDesk's Redirect URL, and saved Google OAuth 2
+settings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from googleemulator.testing import STANDARD_CLIENT_ID, STANDARD_SECRET, sign_in, standard_world
-from m365emulator.testing import EmulatorServer
 
 REDIRECT_URL = "http://127.0.0.1:8000/google/oauth2/callback/"
 CLIENT_ID = STANDARD_CLIENT_ID
@@ -19,13 +19,12 @@ BOB_G = ("bob@example.org", "Bob-pw1")
 CAROL_G = ("carol@gmail.com", "Carol-pw1")
 
 
-@pytest.fixture(scope="session")
-def google_emulator_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("google-shiftdesk")) as server:
-        server.gcontrol = server.http(base_url=server.base_url + "/_emulator/google")
-        server.gbase = server.base_url + "/google"
-        yield server
-        server.gcontrol.close()
+@pytest.fixture
+def google_emulator_server(emulator_server):
+    """The session emulator of tests/conftest.py (one server plays both clouds; `gcontrol`, `gbase` are its
+    Google side). A plain alias, not a session fixture: modules import it by name, and each import of a
+    fixture that started a server would start another."""
+    return emulator_server
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Fixtures for the Google emulator's tests: the real HTTPS emulator (m365emulator's server, which serves
-googleemulator under /google), one per session, with the Google world emptied before every test.
+"""Fixtures for the Google emulator's tests: the real HTTPS emulator (the session's m365emulator server,
+tests/conftest.py's `emulator_server`, which serves googleemulator under /google), with the Google world
+emptied before every test.
 
 `google` is the EmulatorServer; `gworld` the standard Google world seeded (googleemulator.testing)."""
 
@@ -8,16 +9,12 @@ from __future__ import annotations
 import pytest
 
 from googleemulator.testing import standard_world
-from m365emulator.testing import EmulatorServer
 
 
-@pytest.fixture(scope="session")
-def google_server(tmp_path_factory):
-    with EmulatorServer(state_dir=tmp_path_factory.mktemp("googleemulator")) as server:
-        server.gcontrol = server.http(base_url=server.base_url + "/_emulator/google")
-        server.gbase = server.base_url + "/google"
-        yield server
-        server.gcontrol.close()
+@pytest.fixture
+def google_server(emulator_server):
+    """The session emulator of tests/conftest.py; `gcontrol` and `gbase` are its Google side."""
+    return emulator_server
 
 
 @pytest.fixture

@@ -325,9 +325,11 @@ def check_no_500(world, examples: int) -> int:
     failures: list[str] = []
     sent = 0
     names = {(f.method, f.action): list(f.fields) for f in forms}
+    # Built once for every role: building ~140 strategies costs hypothesis a noticeable part of a second.
+    shapes = targets(pages, forms)
     for role in ROLES:
         client = client_for(role, world)  # logged in once, outside the rolled-back savepoints
-        for target in targets(pages, forms):
+        for target in shapes:
             field_names = names.get((target.method, target.url)) or QUERY_NAMES
             try:
                 sent += run_target(client, role, target, examples, field_names)
