@@ -128,8 +128,17 @@ def _unrecorded_creates(database_url: str) -> list[tuple[str, str, str]]:
     if database_url.startswith("sqlite:///"):
         import sqlite3
 
-        with sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=30) as db:
-            return db.execute(sql).fetchall()
+        # The workers are frozen (SIGSTOP) while this reads. One frozen in the middle of a WAL reset, or all
+        # read-mark slots held by frozen readers of older snapshots, keeps a new reader out until they run
+        # again: then nothing can be seen this time ("no unrecorded create"), the workers go on, and the
+        # caller looks again. Waiting here would wait for processes that cannot move.
+        try:
+            with sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=1) as db:
+                return db.execute(sql).fetchall()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            return []
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as db:
