@@ -307,6 +307,9 @@ SYNC_GRAPH_BATCH_SIZE = envint("SHIFTDESK_SYNC_GRAPH_BATCH_SIZE", "20")
 # Google batching: event writes per batch request (Google allows 1000; each call still counts against the
 # 600-per-user-per-minute quota). 1 = one request per write.
 SYNC_GOOGLE_BATCH_SIZE = envint("SHIFTDESK_SYNC_GOOGLE_BATCH_SIZE", "50")
+# Google calls per sliding minute this worker process sends (shiftdesk/google/provider.py ProjectQuota): Google's
+# default per-project quota; with N workers sharing one Cloud project, the project's quota / N. 0 = no window.
+SYNC_GOOGLE_PROJECT_QUOTA_PER_MINUTE = envint("SHIFTDESK_SYNC_GOOGLE_PROJECT_QUOTA_PER_MINUTE", "10000")
 SYNC_PROVIDERS = {
     "microsoft": "shiftdesk.microsoft.provider.GraphBackend",
     "exchange": "shiftdesk.exchange.provider.ExchangeBackend",

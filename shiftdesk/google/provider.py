@@ -11,6 +11,8 @@ through shiftdesk.lib.http's Google client; why httpx and not google-api-python-
 - Errors: 401 → the token is refreshed once by the engine; 403 rateLimitExceeded / userRateLimitExceeded and
   429 → not carried out, waited out with exponential back-off through the engine's Pacer (Google sends no
   Retry-After); 404 / 410 → gone; 412 → stale (not permanent); other 403/400 → permanent, in Google's words.
+- Google's per-project quota (10,000 calls per sliding minute by default) is one budget for every connection,
+  so it is paced for the whole worker process, not per connection: ProjectQuota below.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import hashlib
 import json
 import logging
 import math
+import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +55,148 @@ LINK_PROPERTY = "shiftdeskLink"  # the key in extendedProperties.private
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 GONE_REASONS = {"notFound", "deleted"}
 _TRIES = 3
+
+
+class ProjectQuota:
+    """Google's per-project quota as this worker process spends it: one for the process, shared by the steps
+    of every Google connection on all of the worker's threads (each thread has its own event loop, hence a
+    lock and no asyncio primitives).
+
+    Why (issue 15): the Usage limits page counts calls per project per minute over a sliding window (10,000
+    by default, each batch part one call) and answers 403 / 429 when it is spent. Paced per connection, 500
+    connections overshot together, were refused together and backed off independently, so the minute's
+    room was found again late and unevenly (bench/sync_bulk.py --provider google: ratio 2.60 to its bound).
+    Two parts, decided here:
+    - a client-side sliding window of SYNC_GOOGLE_PROJECT_QUOTA_PER_MINUTE calls (default: Google's documented
+      default). A batch whose calls do not fit waits inline for the room while the step may still send (its
+      Pacer's send_by, half the lease; SYNC_INLINE_RETRY_AFTER_MAX_SECONDS without a lease), else its calls
+      end "not sent, retry after <the wait>" and the step ends. Waiting inline, not ending the step at once,
+      because the engine leaves a connection whose first operations were never sent due again at once
+      (recording._apply returns before _fail for Fate.NOT_SENT, so no retry_after_until is stored): ending
+      each step made every worker thread claim, plan and end steps in a loop (4,701 steps for 100
+      connections in bench/sync_bulk.py --users 100 --project-quota 2000). The waiting steps hold their
+      network slots; while the project's minute is spent no Google request could use them anyway.
+      Calls are counted when they leave and their count is stamped again when the answer comes (Google counts
+      them on arrival, which lies between), so our minute never ends before Google's. Refused calls count
+      too: whether Google counts them is not documented, and counting them only errs on the slow side.
+      The window is this process's: with N workers, set the setting to the project's quota / N (a refusal
+      still pauses each worker, below).
+    - a refusal that may be the project's (403 rateLimitExceeded, any 429: the Usage limits page says either
+      quota answers "403 usageLimits or 429", the errors page gives rateLimitExceeded for "per calendar or per
+      authenticated user" too) pauses every Google connection of this worker, not only the refused one, for
+      an exponential, jittered back-off (the engine's backoff_seconds: 1-2 s first), at most
+      PAUSE_MAX_SECONDS: the sliding minute gives room back as fast as it was spent a minute before, so a
+      longer pause leaves it unused (a first version capped at the whole minute sent nothing for 50 s while
+      the minute had room, in the bench's timeline); refusals of requests already in flight while paused do
+      not lengthen it; an answer that is not such a refusal resets it. 403 userRateLimitExceeded is
+      explicitly the user's quota and stays that connection's (its Pacer). A per-calendar rate limit
+      reported as rateLimitExceeded thus briefly pauses other calendars too: accepted against overshooting
+      a shared quota with hundreds of connections."""
+
+    WINDOW_SECONDS = 60.0
+    PAUSE_MAX_SECONDS = 8.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._sent: deque[list[float]] = deque()  # [monotonic time, calls], oldest first
+            self._in_window = 0
+            self.paused_until = 0.0
+            self._refusals = 0
+
+    def _expire(self, now: float) -> None:
+        while self._sent and now - self._sent[0][0] >= self.WINDOW_SECONDS:
+            self._in_window -= int(self._sent.popleft()[1])
+
+    def take(self, calls: int) -> tuple[float, list[float] | None]:
+        """(0, a ticket) when `calls` may leave now (they are counted), else (seconds to wait, None)."""
+        limit = settings.SYNC_GOOGLE_PROJECT_QUOTA_PER_MINUTE
+        with self._lock:
+            now = time.monotonic()
+            if now < self.paused_until:
+                return self.paused_until - now, None
+            if limit <= 0:  # no client-side window (refusals still pause)
+                return 0.0, None
+            self._expire(now)
+            calls = max(1, min(calls, limit))
+            excess = self._in_window + calls - limit
+            if excess <= 0:
+                ticket = [now, float(calls)]
+                self._sent.append(ticket)
+                self._in_window += calls
+                return 0.0, ticket
+            for at, counted in self._sent:  # the moment enough of the oldest calls leave the window
+                excess -= int(counted)
+                if excess <= 0:
+                    return at + self.WINDOW_SECONDS - now, None
+            return self.WINDOW_SECONDS, None  # unreachable while calls <= limit
+
+    def answered(self, ticket: list[float] | None, *, refused: bool) -> None:
+        """The answer to calls counted with `ticket` came; `refused`: Google refused some for a quota that
+        may be the project's (is_project_refusal)."""
+        with self._lock:
+            now = time.monotonic()
+            if ticket is not None:
+                ticket[0] = now  # counted from the answer on (expiry stays oldest-first, off by a latency)
+            if not refused:
+                self._refusals = 0
+            elif now >= self.paused_until:  # a refusal of a call sent during the pause does not lengthen it
+                self._refusals += 1
+                pause = min(self.PAUSE_MAX_SECONDS, backoff_seconds(self._refusals))
+                self.paused_until = now + pause
+                log.info("Google refused a call for quota: every Google connection of this worker waits %.1f s",
+                         pause)  # fmt: skip
+
+
+PROJECT_QUOTA = ProjectQuota()
+
+
+async def spend_project_quota(pacer: Pacer, calls: int) -> tuple[list[float] | None, ProviderError | None]:
+    """Wait until `calls` more calls fit this worker's share of Google's project quota (PROJECT_QUOTA) and
+    count them: (ticket, None). Within a lease the step waits while it may still send (its Pacer's send_by),
+    also when the room comes later (then it ends at send_by, not at once: an ended step is claimed again at
+    once, see ProjectQuota); without a lease it waits up to SYNC_INLINE_RETRY_AFTER_MAX_SECONDS. Else
+    (None, an error "not sent, retry after <the wait>")."""
+    while True:
+        wait, ticket = PROJECT_QUOTA.take(calls)
+        if wait <= 0:
+            return ticket, None
+        if pacer.send_by is None:
+            nap = wait if wait <= settings.SYNC_INLINE_RETRY_AFTER_MAX_SECONDS else 0.0
+        else:
+            nap = min(wait, pacer.send_by - time.monotonic() - _SEND_MARGIN_SECONDS)
+        if nap <= 0:
+            return None, ProviderError(
+                "Not sent: Google's per-project quota for this minute is spent; sent when it has room.",
+                retry_after=wait, status=429, sent=False,
+            )  # fmt: skip
+        await Pacer.sleep(nap)
+
+
+_SEND_MARGIN_SECONDS = 0.5  # a wait within a lease ends this long before send_by, to send before it
+
+
+def is_project_refusal(response: httpx.Response) -> bool:
+    """A refusal that may be for the project's quota: 403 or 429 rateLimitExceeded, a 429 of another reason
+    than userRateLimitExceeded (ProjectQuota)."""
+    if response.status_code not in (403, 429):
+        return False
+    reason = _reason(response)
+    return reason == "rateLimitExceeded" or (
+        response.status_code == 429 and reason != "userRateLimitExceeded"
+    )
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return str(errors[0].get("reason", "")) if errors and isinstance(errors[0], dict) else ""
 
 
 def event_id_for(transaction_id: str) -> str:
@@ -190,11 +337,16 @@ class GoogleCalendarProvider(CalendarProvider):
             if not await self.pacer.wait_for_mailbox():
                 raise ProviderError("Not sent: the step ran out of time before its lease could pass.",
                                     sent=False, unanswered=unanswered)  # fmt: skip
+            ticket, not_sent = await spend_project_quota(self.pacer, 1)
+            if not_sent is not None:
+                not_sent.unanswered = unanswered
+                raise not_sent
             try:
                 timeout = self.pacer.request_timeout(settings.HTTP_TIMEOUT_SECONDS)
                 response = await self.http.request(
                     method, "/calendar/v3" + path, headers=self._headers, timeout=timeout, **kwargs
                 )
+                PROJECT_QUOTA.answered(ticket, refused=is_project_refusal(response))
             except httpx.TimeoutException:
                 error = ProviderError("Google Calendar did not answer in time.", unanswered=True)
             except httpx.TransportError as exc:

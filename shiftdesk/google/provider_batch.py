@@ -155,13 +155,25 @@ class Lanes:
 
     async def _send(self, chunk: list[Operation], tries: dict[int, int]) -> list[Operation]:
         """Send one batch; returns the operations to try again."""
-        from shiftdesk.google.provider import deleted_in_google, event_address, provider_error
+        from shiftdesk.google.provider import (
+            PROJECT_QUOTA,
+            deleted_in_google,
+            event_address,
+            is_project_refusal,
+            provider_error,
+            spend_project_quota,
+        )
 
         provider, pacer = self.provider, self.provider.pacer
         if not await pacer.wait_for_mailbox():
             self.stopped = True  # the lease could pass before an answer: nothing more leaves
             return []
         started = time.perf_counter()
+        ticket, not_sent = await spend_project_quota(pacer, len(chunk))
+        if not_sent is not None:  # no room in the project's minute while this step may send
+            for op in chunk:
+                self._finish(op, not_sent, op.fate, started)
+            return []
         content_type, body = encode_batch([_part(op, self.prefix) for op in chunk])
         before = [op.sending() for op in chunk]  # on their way before the bytes leave
         whole: ProviderError | None = None
@@ -181,6 +193,8 @@ class Lanes:
                     whole.unanswered = True
             else:
                 answers = decode_batch(response.headers.get("content-type", ""), response.content)
+            refused = is_project_refusal(response) or any(map(is_project_refusal, answers.values()))
+            PROJECT_QUOTA.answered(ticket, refused=refused)  # once per batch: one refusal, one pause
         retry: list[Operation] = []
         wait = 0.0
         for n, op in enumerate(chunk):
