@@ -220,18 +220,23 @@ def test_export_puts_earlier_shifts_into_the_shared_calendar(sync):
     assert sync.events(bob) == []
 
 
-def test_verification_reads_the_shared_calendar_and_notices_what_the_owner_deleted(sync, desk):
-    bob, cal, _ = desk
-    shifts = [sync.shift(days=1 + d) for d in range(2)]
-    for shift in shifts:
-        sync.assign(shift, bob)
+def owner_deletes_one_then_verification_runs(sync, bob, cal: str) -> tuple[dict, list[dict]]:
+    """Two shifts synced into the shared calendar; its owner deletes one; a verification step runs. Returns the
+    deleted event (as the owner saw it) and the Graph requests the step made."""
+    for d in range(2):
+        sync.assign(sync.shift(days=1 + d), bob)
     sync.drain(bob)
     gone = owner_events(sync, bob, cal)[0]
     sync.emulator.control.delete(f"/graph/mailboxes/{OWNER}/events/{gone['id']}").raise_for_status()
     before = len(graph_rows(sync))
     CalendarConnection.objects.filter(user=bob).update(last_verified_at=None, delta_state={})
     sync.step(bob)
-    rows = graph_rows(sync)[before:]
+    return gone, graph_rows(sync)[before:]
+
+
+def test_verification_reads_the_shared_calendar_and_notices_what_the_owner_deleted(sync, desk):
+    bob, cal, _ = desk
+    gone, rows = owner_deletes_one_then_verification_runs(sync, bob, cal)
     assert any(
         r["path"] == f"/v1.0/me/calendars/{cal}/calendarView/delta" and r["status"] == 200 for r in rows
     ), [r["path"] for r in rows]
@@ -360,15 +365,7 @@ def test_verification_without_delta_on_a_shared_calendar_looks_events_up_through
     calendar's documented path (/me/calendars/{id}/events/{id}) instead, and a deleted one is still noticed."""
     bob, cal, _ = desk
     sync.emulator.control.patch("/variants", json={"calendar_delta": "refused"}).raise_for_status()
-    for d in range(2):
-        sync.assign(sync.shift(days=1 + d), bob)
-    sync.drain(bob)
-    gone = owner_events(sync, bob, cal)[0]
-    sync.emulator.control.delete(f"/graph/mailboxes/{OWNER}/events/{gone['id']}").raise_for_status()
-    before = len(graph_rows(sync))
-    CalendarConnection.objects.filter(user=bob).update(last_verified_at=None, delta_state={})
-    sync.step(bob)
-    rows = graph_rows(sync)[before:]
+    gone, rows = owner_deletes_one_then_verification_runs(sync, bob, cal)
     paths = [r["path"] for r in rows]
     refused = [r for r in rows if r["path"] == f"/v1.0/me/calendars/{cal}/calendarView/delta"]
     assert [r["status"] for r in refused] == [400], "the variant refused delta on the shared calendar"
