@@ -46,13 +46,20 @@ def test_the_grant_is_revoked_only_after_the_workers_deletes(world, gemu, bob_cl
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
 
-def test_a_failed_delete_round_keeps_the_grant_until_the_deletes_are_done(world, gemu, bob_client):
+def remove_also_deleting_while_google_fails(world, gemu, bob_client) -> str:
+    """Bob's two synced shifts; Remove Authorization with "also delete"; every Calendar call answers 503 from
+    now on. Returns the refresh token of the removed grant."""
     assign_two(world)
     refresh_token = oauth._tokens(CalendarConnection.objects.get(user=world["bob"]))["refresh_token"]
     bob_client.post(REMOVE, {"delete_future_events": "on"})
     gemu.gcontrol.put(
         "/faults", json={"error_rates": {"503": 1.0}, "paths": ["/google/calendar/v3", "/google/batch"]}
     ).raise_for_status()
+    return refresh_token
+
+
+def test_a_failed_delete_round_keeps_the_grant_until_the_deletes_are_done(world, gemu, bob_client):
+    refresh_token = remove_also_deleting_while_google_fails(world, gemu, bob_client)
     retire_disconnected("test-worker")
     assert RetiringConnection.objects.exists()  # tried, failed, kept for later
     assert len(live_events(gemu)) == 2
@@ -110,12 +117,7 @@ def test_deletes_given_up_end_the_grant_too(world, gemu, bob_client):
     # says so), the retiring row is finished, and the grant is revoked as after deletes that worked.
     from shiftdesk.calendarsync.retiring import MAX_ATTEMPTS
 
-    assign_two(world)
-    refresh_token = oauth._tokens(CalendarConnection.objects.get(user=world["bob"]))["refresh_token"]
-    bob_client.post(REMOVE, {"delete_future_events": "on"})
-    gemu.gcontrol.put(
-        "/faults", json={"error_rates": {"503": 1.0}, "paths": ["/google/calendar/v3", "/google/batch"]}
-    ).raise_for_status()
+    refresh_token = remove_also_deleting_while_google_fails(world, gemu, bob_client)
     for _ in range(MAX_ATTEMPTS - 1):
         retire_disconnected("test-worker")
         assert refresh_answer(gemu, refresh_token).status_code == 200  # not given up yet: still needed
