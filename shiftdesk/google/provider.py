@@ -83,18 +83,25 @@ class ProjectQuota:
       still pauses each worker, below).
     - a refusal that may be the project's (403 rateLimitExceeded, any 429: the Usage limits page says either
       quota answers "403 usageLimits or 429", the errors page gives rateLimitExceeded for "per calendar or per
-      authenticated user" too) pauses every Google connection of this worker, not only the refused one, for
-      an exponential, jittered back-off (the engine's backoff_seconds: 1-2 s first), at most
-      PAUSE_MAX_SECONDS: the sliding minute gives room back as fast as it was spent a minute before, so a
-      longer pause leaves it unused (a first version capped at the whole minute sent nothing for 50 s while
-      the minute had room, in the bench's timeline); refusals of requests already in flight while paused do
-      not lengthen it; an answer that is not such a refusal resets it. 403 userRateLimitExceeded is
-      explicitly the user's quota and stays that connection's (its Pacer). A per-calendar rate limit
-      reported as rateLimitExceeded thus briefly pauses other calendars too: accepted against overshooting
-      a shared quota with hundreds of connections."""
+      authenticated user" too) pauses every Google connection of this worker, not only the refused one, when
+      the evidence says the project's minute is spent: our own window is nearly full (NEARLY_SPENT of the
+      setting), or PAUSE_AFTER answers in a row were mostly refusals (at least half of each answer's calls:
+      a spent project minute refuses every call, from every connection, whatever our window says, e.g. when
+      other workers share the project). A lone refusal amid answered calls (a per-calendar or per-user limit
+      reported as rateLimitExceeded, one refused part of a batch) stays the refused connection's: it backs
+      off through its Pacer, as for 403 userRateLimitExceeded. Why not pause on every such refusal (the first
+      version did): at 2% refusals spread over many connections (the chaos test), nearly every batch of 50
+      held one, so the whole worker sat in pauses that grew to PAUSE_MAX_SECONDS and a run failed to drain in
+      200 s under load. The pause is an exponential, jittered back-off (the engine's backoff_seconds: 1-2 s
+      first), at most PAUSE_MAX_SECONDS: the sliding minute gives room back as fast as it was spent a minute
+      before, so a longer pause leaves it unused (a version capped at the whole minute sent nothing for 50 s
+      while the minute had room, in the bench's timeline); refusals of requests already in flight while
+      paused do not lengthen it; an answer without any such refusal resets it."""
 
     WINDOW_SECONDS = 60.0
     PAUSE_MAX_SECONDS = 8.0
+    NEARLY_SPENT = 0.9  # of the setting: a refusal with our window this full is the project's minute
+    PAUSE_AFTER = 2  # answers in a row mostly refused: the project's minute, whatever our window says
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -105,7 +112,8 @@ class ProjectQuota:
             self._sent: deque[list[float]] = deque()  # [monotonic time, calls], oldest first
             self._in_window = 0
             self.paused_until = 0.0
-            self._refusals = 0
+            self._refusals = 0  # pauses in a row (the back-off's exponent)
+            self._refusing = 0  # answers in a row whose calls were mostly refused
 
     def _expire(self, now: float) -> None:
         while self._sent and now - self._sent[0][0] >= self.WINDOW_SECONDS:
@@ -134,21 +142,29 @@ class ProjectQuota:
                     return at + self.WINDOW_SECONDS - now, None
             return self.WINDOW_SECONDS, None  # unreachable while calls <= limit
 
-    def answered(self, ticket: list[float] | None, *, refused: bool) -> None:
-        """The answer to calls counted with `ticket` came; `refused`: Google refused some for a quota that
-        may be the project's (is_project_refusal)."""
+    def answered(self, ticket: list[float] | None, *, calls: int = 1, refused: int = 0) -> None:
+        """The answer to `calls` calls counted with `ticket` came; Google refused `refused` of them for a quota
+        that may be the project's (is_project_refusal). Pauses the worker's Google connections when that
+        says the project's minute is spent (the class's docstring)."""
+        limit = settings.SYNC_GOOGLE_PROJECT_QUOTA_PER_MINUTE
         with self._lock:
             now = time.monotonic()
             if ticket is not None:
                 ticket[0] = now  # counted from the answer on (expiry stays oldest-first, off by a latency)
             if not refused:
-                self._refusals = 0
-            elif now >= self.paused_until:  # a refusal of a call sent during the pause does not lengthen it
+                self._refusals = self._refusing = 0
+                return
+            self._expire(now)
+            self._refusing = self._refusing + 1 if 2 * refused >= calls else 0
+            spent = limit > 0 and self._in_window >= self.NEARLY_SPENT * limit
+            if not (spent or self._refusing >= self.PAUSE_AFTER):
+                return  # the refused connection backs off alone (its Pacer)
+            if now >= self.paused_until:  # a refusal of a call sent during the pause does not lengthen it
                 self._refusals += 1
                 pause = min(self.PAUSE_MAX_SECONDS, backoff_seconds(self._refusals))
                 self.paused_until = now + pause
-                log.info("Google refused a call for quota: every Google connection of this worker waits %.1f s",
-                         pause)  # fmt: skip
+                log.info("Google refused calls for the project's quota: every Google connection of this worker "
+                         "waits %.1f s", pause)  # fmt: skip
 
 
 PROJECT_QUOTA = ProjectQuota()
@@ -346,7 +362,7 @@ class GoogleCalendarProvider(CalendarProvider):
                 response = await self.http.request(
                     method, "/calendar/v3" + path, headers=self._headers, timeout=timeout, **kwargs
                 )
-                PROJECT_QUOTA.answered(ticket, refused=is_project_refusal(response))
+                PROJECT_QUOTA.answered(ticket, refused=int(is_project_refusal(response)))
             except httpx.TimeoutException:
                 error = ProviderError("Google Calendar did not answer in time.", unanswered=True)
             except httpx.TransportError as exc:

@@ -193,8 +193,12 @@ class Lanes:
                     whole.unanswered = True
             else:
                 answers = decode_batch(response.headers.get("content-type", ""), response.content)
-            refused = is_project_refusal(response) or any(map(is_project_refusal, answers.values()))
-            PROJECT_QUOTA.answered(ticket, refused=refused)  # once per batch: one refusal, one pause
+            refused = (
+                len(chunk) if is_project_refusal(response) else sum(map(is_project_refusal, answers.values()))
+            )
+            PROJECT_QUOTA.answered(
+                ticket, calls=len(chunk), refused=refused
+            )  # once per batch, one pause at most
         retry: list[Operation] = []
         wait = 0.0
         for n, op in enumerate(chunk):

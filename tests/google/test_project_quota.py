@@ -14,7 +14,7 @@ from shiftdesk.google.oauth import SCOPES
 from shiftdesk.google.provider import PROJECT_QUOTA, GoogleBackend
 from tests.google.conftest import CLIENT_ID
 
-BOB, ALICE = "bob@example.org", "alice@example.org"
+BOB, ALICE, CAROL = "bob@example.org", "alice@example.org", "carol@gmail.com"
 
 
 @pytest.fixture
@@ -67,25 +67,62 @@ def calls_of(gemu, email: str) -> list[dict]:
     return [r for r in gemu.gcontrol.get("/requests").json()["value"] if r.get("user") == email]
 
 
-def test_a_project_quota_refusal_for_one_connection_makes_the_workers_other_connections_wait(
-    gemu, quota, settings
-):
-    # A pause of PAUSE_MAX_SECONDS (the back-off's 10-20 s capped): longer than the inline wait without a lease,
-    # so Alice's calls end "not sent" rather than sleep.
-    settings.SYNC_BACKOFF_BASE_SECONDS = 20
-    gemu.gcontrol.put("/faults", json={"error_rates": {"rateLimitExceeded": 1.0}, "remaining": 1,
-                                        "paths": ["/google/calendar/v3"]}).raise_for_status()  # fmt: skip
-    bob_ops, alice_ops = creates(BOB, 1, "b"), creates(ALICE, 1, "a")
-    run_for(gemu, (BOB, bob_ops), (ALICE, alice_ops))
-
-    assert gemu.gcontrol.get("/faults").json()["injected"] == 1  # Bob's call was refused for quota
+def _paused_by_the_project(gemu, quota, alice_ops) -> None:
+    """Alice's connection sent nothing: her call waits out the shared pause, longer than the inline wait."""
     [alice_op] = alice_ops
     error = alice_op.error
     assert error is not None and not error.sent and alice_op.fate is Fate.NOT_SENT
     assert (
         error.retry_after is not None and 5 < error.retry_after <= quota.PAUSE_MAX_SECONDS
     )  # the shared pause
-    assert calls_of(gemu, ALICE) == []  # Alice's connection sent nothing while the project was refused
+    assert calls_of(gemu, ALICE) == []
+
+
+def test_refusals_from_two_connections_in_a_row_make_the_workers_other_connections_wait(
+    gemu, quota, settings
+):
+    # A pause of PAUSE_MAX_SECONDS (the back-off's 10-20 s capped): longer than the inline wait without a lease,
+    # so Alice's calls end "not sent" rather than sleep.
+    settings.SYNC_BACKOFF_BASE_SECONDS = 20
+    gemu.gcontrol.put("/faults", json={"error_rates": {"rateLimitExceeded": 1.0}, "remaining": 2,
+                                        "paths": ["/google/calendar/v3"]}).raise_for_status()  # fmt: skip
+    bob_ops, carol_ops, alice_ops = creates(BOB, 1, "b"), creates(CAROL, 1, "c"), creates(ALICE, 1, "a")
+    run_for(gemu, (BOB, bob_ops), (CAROL, carol_ops), (ALICE, alice_ops))
+
+    assert gemu.gcontrol.get("/faults").json()["injected"] == 2  # Bob's and Carol's calls were refused
+    _paused_by_the_project(gemu, quota, alice_ops)
+
+
+def test_a_refusal_while_the_workers_window_is_nearly_spent_makes_other_connections_wait(
+    gemu, quota, settings
+):
+    settings.SYNC_BACKOFF_BASE_SECONDS = 20
+    settings.SYNC_GOOGLE_PROJECT_QUOTA_PER_MINUTE = 11  # Bob's batch of 10 fills it past NEARLY_SPENT
+    gemu.gcontrol.put("/faults", json={"error_rates": {"rateLimitExceeded": 1.0}, "remaining": 1,
+                                        "paths": ["/google/calendar/v3"]}).raise_for_status()  # fmt: skip
+    bob_ops, alice_ops = creates(BOB, 10, "b"), creates(ALICE, 1, "a")
+    run_for(gemu, (BOB, bob_ops), (ALICE, alice_ops))
+
+    assert sum(op.error is not None for op in bob_ops) == 1  # one part of Bob's batch was refused
+    _paused_by_the_project(gemu, quota, alice_ops)
+
+
+@pytest.mark.parametrize("bob_calls", [1, 10])
+def test_a_lone_refusal_amid_answered_calls_stays_that_connections(gemu, quota, settings, bob_calls):
+    """A single request refused once, or one part of a batch of ten, with the worker's window nearly empty:
+    a per-calendar or per-user limit as likely as the project's, so only Bob backs off (chaos-like refusals
+    spread over many connections must not pause the whole worker)."""
+    settings.SYNC_BACKOFF_BASE_SECONDS = 20
+    gemu.gcontrol.put("/faults", json={"error_rates": {"rateLimitExceeded": 1.0}, "remaining": 1,
+                                        "paths": ["/google/calendar/v3"]}).raise_for_status()  # fmt: skip
+    bob_ops, alice_ops = creates(BOB, bob_calls, "b"), creates(ALICE, 1, "a")
+    run_for(gemu, (BOB, bob_ops), (ALICE, alice_ops))
+
+    assert gemu.gcontrol.get("/faults").json()["injected"] == 1
+    assert sum(op.error is not None and op.error.retry_after is not None for op in bob_ops) == 1  # Bob waits
+    assert quota.paused_until == 0.0
+    assert alice_ops[0].error is None and alice_ops[0].fate is Fate.ANSWERED  # Alice did not
+    assert [c["status"] for c in calls_of(gemu, ALICE)] == [200]
 
 
 def test_a_users_own_quota_refusal_does_not_pause_other_connections(gemu, quota, settings):
