@@ -25,6 +25,13 @@ NO_CALENDAR = (
 )
 
 
+def says_no_calendar(state: FreeBusyState) -> bool:
+    """Whether the refresher's last outcome was "no Calendar to Check Free/Busy Status is saved". Where the
+    connection has one now, that outcome is outdated (see _status) and reads as "not read yet"; the box and
+    the week grid's busy times both ask this."""
+    return state.status == FreeBusyState.Status.ERROR and state.reason.startswith("No Calendar to Check")
+
+
 def _status(connection: CalendarConnection | None, state: FreeBusyState | None) -> tuple[str, bool]:
     """(what the Status line says, whether it is a problem), from one source per fact.
 
@@ -39,9 +46,7 @@ def _status(connection: CalendarConnection | None, state: FreeBusyState | None) 
     """
     if connection is None or not connection.freebusy_calendar_id:
         return NO_CALENDAR, connection is not None
-    if state is None or (
-        state.status == FreeBusyState.Status.ERROR and state.reason.startswith("No Calendar to Check")
-    ):
+    if state is None or says_no_calendar(state):
         return (
             f"Busy times from “{connection.freebusy_calendar_name}” have not been read yet: they are read "
             "at the next refresh, or at once with Refresh now.",

@@ -3,7 +3,7 @@ and the "Auto-assign open slots" button. Both are shown to the schedule's manage
 let "the admins who schedule" them see their busy times, not their colleagues.
 
 Registered into scheduling's grid sections (hooks.py). Reads the whole roster's week in three queries
-(free/busy states, the settings row, the busy intervals, the connections' providers), plus the site row, whatever the roster size: the
+(free/busy states, the settings row, the busy intervals, the connections' providers and free/busy calendars), plus the site row, whatever the roster size: the
 grid's query count stays constant. A person whose busy data is stale or missing is labelled so, never
 shown as simply free.
 """
@@ -17,8 +17,10 @@ from collections import defaultdict
 from django.templatetags.static import static
 from django.urls import reverse
 
-from shiftdesk.availability.busy import Busy, busy_by_user, calendar_words, states_by_user
+from shiftdesk.availability.boxes import says_no_calendar
+from shiftdesk.availability.busy import Busy, busy_by_user, calendar_word, states_by_user
 from shiftdesk.availability.models import AvailabilitySettings, FreeBusyState
+from shiftdesk.calendarsync.models import CalendarConnection
 from shiftdesk.scheduling.grid import WeekGrid
 from shiftdesk.scheduling.models import Site, localize
 
@@ -27,12 +29,16 @@ def _clock(t: dt.datetime) -> str:
     return t.strftime("%-I:%M %p").replace(":00 ", " ")
 
 
-def _note(state: FreeBusyState | None, where: str = "Outlook") -> str:
-    """`where`: the user's calendar in words ("Outlook" or "Google Calendar", busy.calendar_word)."""
+def _note(state: FreeBusyState | None, where: str = "Outlook", has_calendar: bool = False) -> str:
+    """`where`: the user's calendar in words ("Outlook" or "Google Calendar", busy.calendar_word).
+    `has_calendar`: their connection has a Calendar to Check Free/Busy Status saved now, which outdates a
+    last outcome saying none was saved (a refresh that read the connection before Save Calendars)."""
     if state is None:
         return "no calendar connected"
     if state.status == FreeBusyState.Status.STALE:
         return "busy data is stale: " + (state.reason or f"{where} could not be read")
+    if has_calendar and says_no_calendar(state):
+        return f"busy times not read from {where} yet"
     if state.status == FreeBusyState.Status.ERROR:
         return "busy times unavailable: " + state.reason
     if state.last_refreshed_at is None:
@@ -66,7 +72,14 @@ def busy_section(grid: WeekGrid) -> str:
     settings = AvailabilitySettings.load()
     midnights = [localize(dt.datetime.combine(d, dt.time()), tz) for d in [*grid.days, grid.next_week]]
     found = busy_by_user(ids, midnights[0], midnights[-1], settings)
-    words = calendar_words(ids)
+    # One query for both: where each person's busy times come from, and who has a free/busy calendar saved.
+    connections = list(
+        CalendarConnection.objects.filter(user_id__in=ids).values_list(
+            "user_id", "provider", "freebusy_calendar_id"
+        )
+    )
+    words = {user_id: calendar_word(provider) for user_id, provider, _ in connections}
+    with_calendar = {user_id for user_id, _, calendar_id in connections if calendar_id}
     out = [
         f'<link rel="stylesheet" href="{html.escape(static("availability/availability.css"))}">',
         '<section class="busy-times" aria-labelledby="busy-times-title">',
@@ -77,7 +90,7 @@ def busy_section(grid: WeekGrid) -> str:
     out.append("</tr></thead><tbody>")
     for person in grid.roster:
         state = states.get(person.id)
-        note = _note(state, words.get(person.id, "Outlook"))
+        note = _note(state, words.get(person.id, "Outlook"), person.id in with_calendar)
         stale = state is not None and state.status == FreeBusyState.Status.STALE
         out.append('<tr class="stale">' if stale else "<tr>")
         out.append(f'<th scope="row">{person.html_name}')

@@ -28,16 +28,21 @@ def section(html: str, box_id: str) -> str:
 # --- Free/Busy right after the first Save Calendars -----------------------------------------------------
 
 
-def test_the_free_busy_box_never_contradicts_the_saved_calendar(bob_client, bob):
-    """The race: a refresh that ran between Authorize and Save Calendars stored "No Calendar ... saved yet";
-    the box showed it beside the calendar just saved. Now the calendar's presence is the connection's fact."""
-    make_connection(bob, freebusy_calendar_id="cal-1", freebusy_calendar_name="Calendar")
+def refreshed_before_save_calendars(user) -> None:
+    """The refresher's outcome when it read the connection before the calendar was saved."""
     FreeBusyState.objects.create(
-        user=bob,
+        user=user,
         status=FreeBusyState.Status.ERROR,
         reason="No Calendar to Check Free/Busy Status is saved yet: pick one in Manage Account > Calendar Sync "
         "and save your calendars.",
     )
+
+
+def test_the_free_busy_box_never_contradicts_the_saved_calendar(bob_client, bob):
+    """The race: a refresh that ran between Authorize and Save Calendars stored "No Calendar ... saved yet";
+    the box showed it beside the calendar just saved. Now the calendar's presence is the connection's fact."""
+    make_connection(bob, freebusy_calendar_id="cal-1", freebusy_calendar_name="Calendar")
+    refreshed_before_save_calendars(bob)
     box = section(calendar_sync(bob_client), "outlook-freebusy")
     assert "Calendar to Check Free/Busy Status: <b>Calendar</b>" in box
     assert "saved yet" not in box
@@ -237,3 +242,22 @@ def test_the_authorize_button_says_which_button_microsoft_shows(bob_client, alic
     assert 'aria-describedby="authorize-microsoft-hint"' in box
     hint = re.search(r'id="authorize-microsoft-hint">(.*?)</p>', box, re.S).group(1)
     assert "press Accept (or Yes, for a personal Microsoft account)" in hint
+
+
+def test_the_grid_does_not_say_no_calendar_for_someone_who_saved_one(admin_client_for_alice, bob):
+    """The same race, seen by the admins who schedule: the week grid's busy times said "busy times
+    unavailable: No Calendar ... is saved yet" beside a person who had just saved one, until the next refresh."""
+    shift = make_shift()
+    shift.schedule.staff.add(bob)
+    make_connection(bob, freebusy_calendar_id="cal-1", freebusy_calendar_name="Calendar")
+    refreshed_before_save_calendars(bob)
+    week = reverse("schedule_week", args=[shift.schedule.pk]) + f"?week={shift.start.date().isoformat()}"
+    html = admin_client_for_alice.get(week).content.decode()
+    busy = html.split('class="busy-times"', 1)[1]
+    assert "saved yet" not in busy
+    assert "(busy times not read from Outlook yet)" in busy
+
+    # With no calendar saved, the grid still says so.
+    CalendarConnection.objects.filter(user=bob).update(freebusy_calendar_id="", freebusy_calendar_name="")
+    busy = admin_client_for_alice.get(week).content.decode().split('class="busy-times"', 1)[1]
+    assert "busy times unavailable: No Calendar to Check Free/Busy Status is saved yet" in busy
