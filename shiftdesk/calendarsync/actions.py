@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from shiftdesk.accounts.models import User
 from shiftdesk.calendarsync import linkstate
-from shiftdesk.calendarsync.models import CalendarConnection, EventLink, ExportJob, RetiringConnection
+from shiftdesk.calendarsync.models import (
+    CalendarConnection,
+    EventLink,
+    ExportJob,
+    RetiringConnection,
+    calendar_place,
+)
 
 log = logging.getLogger("shiftdesk.calendarsync")
 
@@ -39,7 +45,7 @@ def do_connect_calendar(
     )
     inherited: list[EventLink] = []
     if existing is not None and not same_account:
-        inherited = _switch_connection(existing, new_account_email=account_email)
+        inherited = _switch_connection(existing, new_provider=provider, new_account_email=account_email)
         existing = None
     now = timezone.now()
     fields = {
@@ -71,7 +77,20 @@ def do_connect_calendar(
     return connection
 
 
-def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> list[EventLink]:
+def same_mailbox(provider: str, account_email: str, other_provider: str, other_email: str) -> bool:
+    """Whether two connections reach one mailbox: the same address in the same calendar service. Outlook OAuth 2
+    and Exchange password reach the same Exchange mailbox; Google Calendar is another service even at the same
+    address (an organisation moving between Exchange and Google Workspace keeps its addresses)."""
+    return (
+        bool(account_email)
+        and account_email.lower() == other_email.lower()
+        and calendar_place(provider) == calendar_place(other_provider)
+    )
+
+
+def _switch_connection(
+    old: CalendarConnection, *, new_provider: str, new_account_email: str
+) -> list[EventLink]:
     """The user switches to another provider or account: "a user has at most one Outlook connection;
     switching moves their future events". Runs in do_connect_calendar's transaction, with no network call
     (no remote calls in the request path). Returns the unsaved links the new connection inherits.
@@ -91,7 +110,8 @@ def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> li
       accounts turn out to be one mailbox (an alias), a delete can never hit an event the new connection
       adopted: deleted first, then not found, then created — exactly once either way. Best-effort: a dead
       old credential only means the old events stay; the outcome is in the new connection's sync log.
-    - Same mailbox = same account email (case-insensitive): no deletes at all (adoption does the move), and
+    - Same mailbox = same account email (case-insensitive) in the same calendar service (same_mailbox): no
+      deletes at all (adoption does the move), and
       a delete still pending from an earlier switch to this very mailbox is dropped, for the same reason.
     - The user's choices carry over: an event deleted or moved in Outlook is neither written in the new
       calendar nor deleted from the old one until the user restores it (a restore then probes: adopted in
@@ -102,14 +122,17 @@ def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> li
     event in the old mailbox; in the same mailbox the new connection's probe adopts it.
     """
     now = timezone.now()
-    same_mailbox = bool(new_account_email) and old.account_email.lower() == new_account_email.lower()
+    in_place = same_mailbox(old.provider, old.account_email, new_provider, new_account_email)
     upcoming = list(
         EventLink.objects.filter(connection=old).filter(Q(shift_end__isnull=True) | Q(shift_end__gt=now))
     )
     inherited = [linkstate.inherited(link, now=now) for link in upcoming]
     pending = RetiringConnection.objects.filter(user_id=old.user_id)
     if new_account_email:
-        pending.filter(account_email__iexact=new_account_email).delete()
+        same_service = [
+            p for p in CalendarConnection.Provider.values if calendar_place(p) == calendar_place(new_provider)
+        ]
+        pending.filter(account_email__iexact=new_account_email, provider__in=same_service).delete()
     pending.filter(successor=old).update(successor=None)  # re-pointed to the new connection by the caller
     events = [
         {
@@ -123,7 +146,7 @@ def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> li
         and not link.moved_in_outlook
         and (link.remote_event_id or link.create_attempted)
     ]
-    if events and not same_mailbox:
+    if events and not in_place:
         lease = old.lease_expires_at if old.lease_owner and old.lease_expires_at else None
         RetiringConnection.objects.create(
             user_id=old.user_id, provider=old.provider, account_email=old.account_email,
@@ -132,7 +155,7 @@ def _switch_connection(old: CalendarConnection, *, new_account_email: str) -> li
         )  # fmt: skip
     log.info(
         "switch user=%s from=%s to another connection: inherited_links=%s old_deletes=%s same_mailbox=%s",
-        old.user_id, old.provider, len(inherited), 0 if same_mailbox else len(events), same_mailbox,
+        old.user_id, old.provider, len(inherited), 0 if in_place else len(events), in_place,
     )  # fmt: skip
     # The row (its links and log with it) goes; never its remote events, which are handled above.
     CalendarConnection.objects.filter(pk=old.pk).delete()
@@ -311,7 +334,7 @@ def switch_note(previous: tuple[str, str, str] | None, connection: CalendarConne
     provider, account_id, account_email = previous
     if (provider, account_id) == (connection.provider, connection.account_id):
         return ""
-    if account_email.lower() == connection.account_email.lower():
+    if same_mailbox(provider, account_email, connection.provider, connection.account_email):
         return (
             " Your upcoming shifts already in that mailbox stay where they are: ShiftDesk takes them over from your "
             "previous connection."
