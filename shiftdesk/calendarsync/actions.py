@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shiftdesk.accounts.models import User
-from shiftdesk.calendarsync import linkstate
+from shiftdesk.calendarsync import linkstate, retiring
 from shiftdesk.calendarsync.models import (
     CalendarConnection,
     EventLink,
@@ -247,6 +247,8 @@ def do_disconnect_calendar(connection: CalendarConnection, *, delete_future_even
             current.user_id,
             len(events),
         )
+    # Deletes still owed to its predecessors go with it; a Google grant among them is revoked after commit.
+    retiring.drop_with_successor(current)
     # The row (and its links and log) go at once; a worker mid-step finds nothing to record into.
     CalendarConnection.objects.filter(pk=current.pk).delete()
 

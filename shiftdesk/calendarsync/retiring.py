@@ -13,6 +13,7 @@ outcome is written to the new connection's sync log, and the row (with the crede
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -37,11 +38,11 @@ DISCONNECT_CHUNK = 40  # deletes per claimed run after Remove Authorization: the
 Action: Any = SyncLogEntry.Action
 Outcome: Any = SyncLogEntry.Outcome
 
-# provider name -> called once a retiring row of that provider is finished (its deletes done or given up, the
-# row deleted and committed), with the row as it was read (credentials still in memory). For a grant that must
-# outlive the deletes: Google revokes it here, as Remove Authorization could not while the deletes still needed
-# the token. Registered by the provider's app (GoogleConfig.ready); calendarsync imports no provider.
-# Best-effort: a failing hook is logged, never retried.
+# provider name -> called once a retiring row of that provider is finished (its deletes done or given up, or
+# dropped with its removed successor: drop_with_successor; the row deleted and committed), with the row as it
+# was read (credentials still in memory). For a grant that must outlive the deletes: Google revokes it here, as
+# Remove Authorization could not while the deletes still needed the token. Registered by the provider's app
+# (GoogleConfig.ready); calendarsync imports no provider. Best-effort: a failing hook is logged, never retried.
 WHEN_RETIRED: dict[str, Callable[[RetiringConnection], object]] = {}
 
 
@@ -60,6 +61,15 @@ def retire_previous_connections(connection: CalendarConnection, now: datetime) -
         return False
     CalendarConnection.objects.filter(id=connection.id).update(sync_due_at=later)
     return True
+
+
+def drop_with_successor(connection: CalendarConnection) -> None:
+    """Remove Authorization of `connection` drops the deletes its predecessors still owed (their rows cascade
+    with it: no stored credentials outlive a removed connection). Called inside that transaction.
+    Decision: a dropped row is finished too, so its provider's WHEN_RETIRED hook runs once the removal is
+    committed; an old Google grant is revoked at once instead of never (Google's own rule still applies)."""
+    for retiring in RetiringConnection.objects.filter(successor=connection, provider__in=list(WHEN_RETIRED)):
+        transaction.on_commit(functools.partial(_when_retired, retiring))
 
 
 def disconnect_deletes_due(now: datetime) -> bool:

@@ -430,15 +430,18 @@ def revoke_connection(connection: CalendarConnection) -> bool:
 
 def revoke_retired(retiring: RetiringConnection) -> bool:
     """calendarsync's WHEN_RETIRED hook for Google (registered in GoogleConfig.ready): a previous Google
-    connection's deletes are done (Remove Authorization with "also delete", or a switch away from Google), so
-    its grant is revoked now; it could not be before, the deletes needed it. Not when the user's current
-    connection is this same Google account again: Google ends a grant as a whole, and that grant is the current
-    connection's too. Returns whether Google confirmed the revocation."""
+    connection's deletes are done (Remove Authorization with "also delete", or a switch away from Google) or
+    dropped (the connection that owed them was removed: retiring.drop_with_successor), so its grant is revoked
+    now; it could not be before, the deletes needed it. Not when the user's current connection is this same
+    Google account again: Google ends a grant as a whole, and that grant is the current connection's too.
+    Returns whether Google confirmed the revocation."""
     if CalendarConnection.objects.filter(
         user_id=retiring.user_id, provider=PROVIDER, account_id=retiring.account_id
     ).exists():
         log.info("Google grant of user %s kept: the same account is connected again", retiring.user_id)
         return False
     revoked = revoke_connection(retiring.as_connection())
-    log.info("Google grant of user %s revoked after its deletes: %s", retiring.user_id, revoked)
+    log.info(
+        "Google grant of user %s revoked, its previous connection finished: %s", retiring.user_id, revoked
+    )
     return revoked
