@@ -61,6 +61,17 @@ def sideways_overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+def note_problems(page, where: str, failures: list[str], viewport: dict | None = None) -> None:
+    """What assert_accessible finds on the page and, at phone width, sideways scrolling, added to `failures`
+    (a sweep reports every page's problems at once instead of stopping at the first)."""
+    try:
+        assert_accessible(page, where)
+    except AssertionError as e:
+        failures.append(str(e))
+    if viewport == PHONE and (overflow := sideways_overflow(page)) > 0:
+        failures.append(f"{where} scrolls sideways at 375 px: {overflow} px too wide")
+
+
 SMALL_TARGETS_JS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(el => el.offsetParent !== null || el.getClientRects().length)
   .map(el => [el, el.getBoundingClientRect()])

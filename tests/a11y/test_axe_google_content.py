@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.a11y.support import DESKTOP, PHONE, assert_accessible, sideways_overflow
+from tests.a11y.support import DESKTOP, PHONE, note_problems
 
 
 @pytest.fixture
@@ -61,10 +61,5 @@ def test_google_content_passes_axe_and_fits_a_phone(google_world, demo_login, li
         assert page.goto(live_server.url + url).status == 200
         text = page.inner_text("main")
         assert all(w in text for w in words), (url, [w for w in words if w not in text])
-        try:
-            assert_accessible(page, url)
-        except AssertionError as e:
-            failures.append(str(e))
-        if viewport == PHONE and (overflow := sideways_overflow(page)) > 0:
-            failures.append(f"{url} scrolls sideways at 375 px: {overflow} px too wide")
+        note_problems(page, url, failures, viewport)
     assert not failures, "\n\n".join(failures)

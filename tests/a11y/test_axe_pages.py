@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.a11y.support import DESKTOP, PHONE, assert_accessible, sideways_overflow
+from tests.a11y.support import DESKTOP, PHONE, note_problems
 
 ANON, REGULAR, SCHEDULE_ADMIN, SYSTEM_ADMIN = "anon", "regular", "schedule_admin", "system_admin"
 
@@ -73,10 +73,47 @@ def test_every_page_passes_axe_wcag_21_aa(demo, demo_login, live_server, role, v
     for name, url in pages_for(role, demo):
         response = page.goto(live_server.url + url)
         assert response.status == 200, f"{role} GET {url}: {response.status}"
-        try:
-            assert_accessible(page, f"{name} as {role}")
-        except AssertionError as e:
-            failures.append(str(e))
-        if viewport == PHONE and (overflow := sideways_overflow(page)) > 0:
-            failures.append(f"{name} as {role} scrolls sideways at 375 px: {overflow} px too wide")
+        note_problems(page, f"{name} as {role}", failures, viewport)
+    assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_pages_off_the_happy_path_pass_axe(demo, demo_login, live_server, viewport):
+    """The states a GET of the matrix does not show: a wrong password, "Too many attempts", an emailed link
+    that no longer works, the page after a password change, and forms sent back with their errors."""
+    from django.conf import settings
+
+    from tests.a11y.support import note_problems
+
+    failures: list[str] = []
+    page = demo_login(None, viewport)
+    page.goto(live_server.url + reverse("login"))
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        page.fill("#id_username", demo.staff.email)
+        page.fill("#id_password", "wrong")
+        page.click("button[type=submit]")
+        if attempt == 0:
+            page.locator(".errorlist, [role=alert]").first.wait_for()
+            note_problems(page, "login: wrong password", failures, viewport)
+    page.get_by_role("heading", name="Too many attempts").wait_for()
+    note_problems(page, "Too many attempts", failures, viewport)
+    page.goto(live_server.url + reverse("password_reset_confirm", args=["MQ", "not-a-token"]))
+    note_problems(page, "a set-your-password link that no longer works", failures, viewport)
+
+    admin = demo_login(demo.admin, viewport)
+    admin.goto(live_server.url + reverse("password_change_done"))
+    note_problems(admin, "password_change_done", failures, viewport)
+    for name, args in (
+        ("password_change", []),
+        ("time_off_list", []),
+        ("shift_create", [demo.schedule.pk]),
+        ("schedule_create", []),
+        ("admin_account_create", []),
+    ):
+        admin.goto(live_server.url + reverse(name, args=args))
+        # Sent empty: the server's errors (the browser's own checks of `required` fields are off).
+        admin.evaluate("document.querySelectorAll('main form').forEach(f => { f.noValidate = true; })")
+        admin.locator("main form:has(.btn-primary) .btn-primary").last.click()
+        admin.locator("main .errorlist").first.wait_for()
+        note_problems(admin, f"{name}, sent back with errors", failures, viewport)
     assert not failures, "\n\n".join(failures)
