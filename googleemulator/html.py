@@ -1,5 +1,6 @@
 """The page shell every Google emulator page uses: landmarks (header, main), one h1, labelled controls,
-a visible focus ring and text colours with at least 4.5:1 contrast (WCAG 2.1 AA; tests/a11y runs axe)."""
+a visible focus ring and text colours with at least 4.5:1 contrast (WCAG 2.1 AA; tests/a11y runs axe); on
+phones long ids and addresses in tables wrap, so no page scrolls sideways at 375 px."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ ul.accounts{list-style:none;padding:0}ul.accounts li{border-bottom:1px solid #da
 ul.accounts button{background:none;color:#202124;width:100%;text-align:left;padding:12px 4px}
 ul.scopes li{margin:8px 0}code.value{background:#f1f3f4;padding:4px 6px;border-radius:4px;word-break:break-all}
 .copy{margin-left:8px;padding:4px 10px}
+@media (max-width:600px){main{padding:0 12px}main.narrow{padding:24px 16px}table{font-size:14px}
+ th,td{padding:6px 4px;overflow-wrap:anywhere}}
 """
 
 COPY_SCRIPT = (
