@@ -247,8 +247,15 @@ def do_disconnect_calendar(connection: CalendarConnection, *, delete_future_even
             current.user_id,
             len(events),
         )
-    # Deletes still owed to its predecessors go with it; a Google grant among them is revoked after commit.
-    retiring.drop_with_successor(current)
+    if delete_future_events:
+        # "Also delete my future events" covers what a switch still owes to delete from the previous calendar
+        # too: those rows become Remove Authorization's deletes (no successor), run by the worker like this
+        # connection's own (and a Google grant among them is revoked once they are done).
+        RetiringConnection.objects.filter(successor=current).update(successor=None)
+    else:
+        # Without it, deletes still owed to its predecessors go with it (their events stay where they are); a
+        # Google grant among them is revoked after commit.
+        retiring.drop_with_successor(current)
     # The row (and its links and log) go at once; a worker mid-step finds nothing to record into.
     CalendarConnection.objects.filter(pk=current.pk).delete()
 

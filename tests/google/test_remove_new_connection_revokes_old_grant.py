@@ -1,14 +1,16 @@
 """A user who switched away from Google removes the new connection before the worker deleted the old Google
-events: the pending deletes go with the removed connection (no stored credentials outlive it), and the old
-Google grant is revoked at Google at once instead of never. The new connection is Exchange (Remove, keeping its
-events) or another Google account (Remove Authorization with "also delete", whose own grant the worker still
-needs). Through the pages, against the emulator."""
+events. Without "also delete" (the new connection is Exchange: Remove), the pending deletes go with the removed
+connection (no stored credentials outlive it) and the old Google grant is revoked at Google at once instead of
+never; the old events stay. With "also delete" (the new connection is another Google account: Remove
+Authorization), the old calendar's pending deletes are future events too: the worker deletes them, then the old
+grant is revoked. Through the pages, against the emulator."""
 
 from __future__ import annotations
 
 import pytest
 
 from shiftdesk.calendarsync.models import CalendarConnection, RetiringConnection
+from shiftdesk.calendarsync.retiring import retire_disconnected
 from shiftdesk.google import oauth
 from tests.google.conftest import BOB_G, CAROL_G
 from tests.google.conftest import authorize as google_authorize
@@ -65,13 +67,24 @@ def test_removing_the_new_connection_before_the_old_deletes_revokes_the_old_goog
     with django_capture_on_commit_callbacks(execute=True):
         response = bob_client.post(remove, form)
     assert response.status_code == 302 and not CalendarConnection.objects.exists()
-    # The old deletes were dropped with the new connection.
-    assert not RetiringConnection.objects.filter(account_email=BOB_G[0]).exists()
-    answer = refresh_answer(clouds, old_token)  # the old grant ended at Google
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
-    assert len(live_events(clouds)) == 2  # the dropped deletes leave the old events where they are
-    assert old_token not in caplog.text  # logged without the token
-    if new == "another google account":
-        # Its own "also delete" deletes are left for the worker: its grant stays until they are done.
-        assert RetiringConnection.objects.get().successor is None
+    if new == "exchange":
+        # The old deletes were dropped with the new connection, and the old grant ended at Google at once.
+        assert not RetiringConnection.objects.filter(account_email=BOB_G[0]).exists()
+        answer = refresh_answer(clouds, old_token)
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+        assert len(live_events(clouds)) == 2  # the dropped deletes leave the old events where they are
+    else:
+        # Both grants stay until the worker's deletes are done: the old calendar's owed deletes are Remove
+        # Authorization's now, beside the new account's own.
+        owed = RetiringConnection.objects.get(account_email=BOB_G[0])
+        assert owed.successor is None and len(owed.events) == 2
+        assert refresh_answer(clouds, old_token).status_code == 200
         assert refresh_answer(clouds, new_token).status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):
+            retire_disconnected("test-worker")
+        assert not RetiringConnection.objects.exists()
+        assert live_events(clouds) == []  # the old events are gone
+        for token in (old_token, new_token):
+            answer = refresh_answer(clouds, token)
+            assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert old_token not in caplog.text  # logged without the token
