@@ -64,8 +64,9 @@ def retire_previous_connections(connection: CalendarConnection, now: datetime) -
 
 
 def drop_with_successor(connection: CalendarConnection) -> None:
-    """Remove Authorization of `connection` drops the deletes its predecessors still owed (their rows cascade
-    with it: no stored credentials outlive a removed connection). Called inside that transaction.
+    """Remove Authorization of `connection` without "also delete" drops the deletes its predecessors still owed
+    (their rows cascade with it: no stored credentials outlive a removed connection; with "also delete" they
+    become Remove Authorization's deletes instead, do_disconnect_calendar). Called inside that transaction.
     Decision: a dropped row is finished too, so its provider's WHEN_RETIRED hook runs once the removal is
     committed; an old Google grant is revoked at once instead of never (Google's own rule still applies)."""
     for retiring in RetiringConnection.objects.filter(successor=connection, provider__in=list(WHEN_RETIRED)):
