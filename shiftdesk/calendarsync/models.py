@@ -285,7 +285,8 @@ class RetiringConnection(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # The connection whose step runs the deletes. Remove Authorization of it removes this too (no stored
-    # credentials outlive a removed connection); a further switch re-points it to the next connection.
+    # credentials outlive a removed connection), unless "also delete" turns it into Remove Authorization's
+    # deletes (successor None); a further switch re-points it to the next connection.
     successor = models.ForeignKey(
         CalendarConnection, null=True, blank=True, on_delete=models.CASCADE, related_name="retiring"
     )
