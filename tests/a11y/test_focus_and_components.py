@@ -4,6 +4,7 @@ fields whose borders pass 3:1 (WCAG 1.4.11 non-text contrast; axe-core checks te
 from __future__ import annotations
 
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from tests.a11y.support import contrast
 
@@ -50,3 +51,18 @@ def test_form_field_borders_pass_three_to_one(demo, demo_login, live_server):
             ratio = contrast(field, "borderTopColor")
             name = field.get_attribute("name")
             assert ratio >= 3, f"{url}: the border of {name} has {ratio:.2f}:1 against its background"
+
+
+def test_a_copy_button_says_it_copied_in_a_live_region(demo, demo_login, live_server):
+    """WCAG 4.1.3: "Copied" reaches screen readers through a live region (polite, as a status), not only as
+    the button's new text (which most screen readers do not read out for the button that has the focus)."""
+    page = demo_login(demo.admin)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.goto(live_server.url + reverse("admin_integrations"))
+    status = page.locator("#copy-status")
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(status).to_have_text("")
+    box = page.locator("#azure-ad-oauth2")
+    box.get_by_role("button", name="Copy").click()
+    expect(status).to_have_text("Redirect URL copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == box.get_by_label("Redirect URL").input_value()

@@ -2,15 +2,28 @@
 document.documentElement.classList.add("js");
 
 document.addEventListener("click", (event) => {
-  // <button data-copy="#element-id"> copies that element's text (the Redirect URL box uses it).
+  // <button data-copy="#element-id"> copies that element's text (the Redirect URL and Feed URL boxes use it),
+  // and says so in the page's status region (#copy-status, base.html), which screen readers read out.
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const source = document.querySelector(button.dataset.copy);
   if (!source) return;
   const text = (source.value !== undefined ? source.value : source.textContent).trim();
+  const label = source.id && document.querySelector(`label[for="${source.id}"]`);
+  const what = label ? label.textContent.trim() : "The text";
+  const say = (words) => {
+    const status = document.getElementById("copy-status");
+    if (status) status.textContent = words;
+  };
   navigator.clipboard.writeText(text).then(
-    () => { button.textContent = "Copied"; },
-    () => { if (source.select) source.select(); },
+    () => {
+      button.textContent = "Copied";
+      say(`${what} copied to the clipboard.`);
+    },
+    () => {
+      if (source.select) source.select();
+      say(`${what} is selected: press Ctrl+C (Command+C on a Mac) to copy it.`);
+    },
   );
 });
 
