@@ -161,3 +161,28 @@ def test_a_refused_in_place_update_is_said(demo, demo_login, live_server, empty_
         "That did not save: the page may be out of date. Reload the page and try again."
     )
     expect(status).to_be_visible()
+
+
+def test_an_in_place_update_that_never_reached_shiftdesk_is_said(
+    demo, demo_login, live_server, empty_week_shift
+):
+    """The network failed (no answer at all): htmx swaps nothing, so the page says the change did not save."""
+    shift = empty_week_shift
+    page = demo_login(demo.admin)
+    page.goto(
+        live_server.url
+        + reverse("schedule_week", args=[demo.schedule.pk])
+        + f"?week={shift.start.date().isoformat()}"
+    )
+    page.route(f"**/shifts/{shift.pk}/assign/", lambda route: route.abort("internetdisconnected"))
+    box = page.locator(f"#a{shift.pk}")
+    box.focus()
+    page.keyboard.type("Maria Garcia")
+    page.keyboard.press("Enter")
+    status = page.locator("#grid-status")
+    expect(status).to_have_text(
+        "That did not save: ShiftDesk could not be reached. Check the connection and try again."
+    )
+    expect(status).to_be_visible()
+    expect(box).to_be_focused()
+    expect(box).to_have_value("Maria Garcia")

@@ -194,12 +194,20 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-document.addEventListener("htmx:responseError", (event) => {
-  // An in-place update the server refused (e.g. the shift was deleted meanwhile, or the session ended):
-  // htmx swaps nothing, so say so where screen readers and eyes will find it.
+// An in-place update that did not save: htmx swaps nothing, so say so where screen readers and eyes will find
+// it (the next successful update replaces #grid-status with a fresh, hidden one).
+function sayNotSaved(words) {
   const status = document.getElementById("grid-status");
   if (!status) return;
   status.classList.remove("visually-hidden");
   status.classList.add("alert", "alert-error");
-  status.textContent = "That did not save: the page may be out of date. Reload the page and try again.";
+  status.textContent = words;
+}
+document.addEventListener("htmx:responseError", () => {
+  // The server refused it (e.g. the shift was deleted meanwhile, or the session ended).
+  sayNotSaved("That did not save: the page may be out of date. Reload the page and try again.");
+});
+document.addEventListener("htmx:sendError", () => {
+  // No answer at all: the network or the server is down.
+  sayNotSaved("That did not save: ShiftDesk could not be reached. Check the connection and try again.");
 });
