@@ -47,6 +47,14 @@ def empty_week_shift(demo):
     )
 
 
+def admin_on_the_shifts_week(demo, demo_login, live_server, shift):
+    """A page logged in as the demo admin, on the week grid of the shift's week."""
+    page = demo_login(demo.admin)
+    week = reverse("schedule_week", args=[demo.schedule.pk]) + f"?week={shift.start.date().isoformat()}"
+    page.goto(live_server.url + week)
+    return page
+
+
 def test_the_skip_link_is_the_first_tab_and_jumps_to_the_content(demo, demo_login):
     page = demo_login(demo.staff)
     page.keyboard.press("Tab")
@@ -66,9 +74,7 @@ def test_assign_by_name_and_unassign_with_undo_by_keyboard_alone(
 
     shift = empty_week_shift
     cell = f"#s{shift.pk}"
-    page = demo_login(demo.admin)
-    week = shift.start.date().isoformat()
-    page.goto(live_server.url + reverse("schedule_week", args=[demo.schedule.pk]) + f"?week={week}")
+    page = admin_on_the_shifts_week(demo, demo_login, live_server, shift)
 
     # Skip link, then Tabs to the shift's assign box.
     page.keyboard.press("Tab")
@@ -123,12 +129,7 @@ def test_assign_by_name_and_unassign_with_undo_by_keyboard_alone(
 
 def test_a_name_not_on_the_roster_is_said_next_to_the_box(demo, demo_login, live_server, empty_week_shift):
     shift = empty_week_shift
-    page = demo_login(demo.admin)
-    page.goto(
-        live_server.url
-        + reverse("schedule_week", args=[demo.schedule.pk])
-        + f"?week={shift.start.date().isoformat()}"
-    )
+    page = admin_on_the_shifts_week(demo, demo_login, live_server, shift)
     box = page.locator(f"#a{shift.pk}")
     box.focus()
     page.keyboard.type("Nobody Here")
@@ -145,12 +146,7 @@ def test_a_refused_in_place_update_is_said(demo, demo_login, live_server, empty_
     """The shift was deleted by someone else after the page loaded: the server answers 404 and htmx swaps
     nothing, so the page says the change did not save instead of staying silent."""
     shift = empty_week_shift
-    page = demo_login(demo.admin)
-    page.goto(
-        live_server.url
-        + reverse("schedule_week", args=[demo.schedule.pk])
-        + f"?week={shift.start.date().isoformat()}"
-    )
+    page = admin_on_the_shifts_week(demo, demo_login, live_server, shift)
     box = page.locator(f"#a{shift.pk}")
     box.focus()
     page.keyboard.type("Maria Garcia")
@@ -168,12 +164,7 @@ def test_an_in_place_update_that_never_reached_shiftdesk_is_said(
 ):
     """The network failed (no answer at all): htmx swaps nothing, so the page says the change did not save."""
     shift = empty_week_shift
-    page = demo_login(demo.admin)
-    page.goto(
-        live_server.url
-        + reverse("schedule_week", args=[demo.schedule.pk])
-        + f"?week={shift.start.date().isoformat()}"
-    )
+    page = admin_on_the_shifts_week(demo, demo_login, live_server, shift)
     page.route(f"**/shifts/{shift.pk}/assign/", lambda route: route.abort("internetdisconnected"))
     box = page.locator(f"#a{shift.pk}")
     box.focus()
