@@ -133,3 +133,40 @@ def test_the_assign_combobox_fits_on_a_phone(demo, demo_login, live_server):
     edge = listbox.bounding_box()
     assert edge["x"] >= 0 and edge["x"] + edge["width"] <= PHONE["width"]
     assert not small_targets(page, "[role=option]")
+
+
+STACKED_CELLS_JS = """(table) => Array.from(table.querySelectorAll('tbody td'))
+  .filter(td => td.offsetParent !== null && td.innerText.trim())
+  .map(td => [Math.round(td.getBoundingClientRect().width), getComputedStyle(td, '::before').content, td.innerText.trim().slice(0, 30)])
+"""
+
+
+def test_record_tables_read_as_labelled_lines(demo, demo_login, live_server):
+    """Integration Status has ten columns and the admin's Time Off list six: squeezed into 375 px they broke
+    names and headings letter by letter (Integration Status was 12,000 px tall). On a phone each row is a block
+    of lines, each line named by its column."""
+    from django.urls import reverse
+
+    page = demo_login(demo.admin, PHONE)
+    for url, columns in (
+        (
+            reverse("integration_status"),
+            {"Account", "Connection", "Provider", "Calendar account", "Exchange Errors"},
+        ),
+        (reverse("time_off_list"), {"Staff", "When", "Repeats", "Reason", "Status"}),
+    ):
+        page.goto(live_server.url + url)
+        cells = page.locator("main table.stacked").first.evaluate(STACKED_CELLS_JS)
+        assert cells, url
+        narrow = [c for c in cells if c[0] < PHONE["width"] / 2]
+        assert not narrow, f"{url}: cells squeezed into columns: {narrow[:5]}"
+        labels = {c[1].strip('"').removesuffix(": ") for c in cells if c[1] != "none"}
+        assert columns <= labels, (url, columns - labels)
+        assert sideways_overflow(page) == 0
+    # On a desktop the same tables are tables.
+    desktop = demo_login(demo.admin)
+    desktop.goto(live_server.url + reverse("integration_status"))
+    assert (
+        desktop.locator("main table.stacked td").first.evaluate("e => getComputedStyle(e).display")
+        == "table-cell"
+    )
