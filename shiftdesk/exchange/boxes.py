@@ -94,7 +94,9 @@ def admin_box(request: HttpRequest) -> dict:
     connected = CalendarConnection.objects.filter(provider=PROVIDER).count()
     return {
         "exchange": stored,
-        "form": ExchangeSettingsForm(
+        # A refused Save leaves its bound form on the request (views.save_settings): shown with what was typed.
+        "form": getattr(request, "exchange_settings_form", None)
+        or ExchangeSettingsForm(
             initial={"enabled": "1" if stored.enabled else "0", "allowed_hosts": stored.allowed_hosts}
         ),
         "connected_users": connected,

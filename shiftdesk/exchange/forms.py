@@ -32,6 +32,10 @@ class ExchangeSettingsForm(forms.Form):
         label="Enable Calendar Sync with Password Authentication",
         choices=[("1", "Enabled"), ("0", "Disabled")],
         coerce=lambda v: v == "1",
+        error_messages={
+            "invalid_choice": "Choose Enabled or Disabled.",
+            "required": "Choose Enabled or Disabled.",
+        },
     )
     allowed_hosts = forms.CharField(
         label="Allowed Exchange servers",

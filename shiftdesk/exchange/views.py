@@ -123,9 +123,10 @@ def save_settings(request: HttpRequest) -> HttpResponse:
     Exchange servers users may connect to."""
     form = ExchangeSettingsForm(request.POST)
     if not form.is_valid():
-        said = ["Choose Enabled or Disabled."] if "enabled" in form.errors else []
-        messages.error(request, " ".join(said + form.errors.get("allowed_hosts", [])))
-        return redirect("admin_integrations")
+        from shiftdesk.accounts.views import rerender_integrations
+
+        # The box again with what the admin typed and each field's error beside it (boxes.admin_box).
+        return rerender_integrations(request, 400, exchange_settings_form=form)
     actions.do_set_exchange_enabled(
         form.cleaned_data["enabled"], by=request.user, allowed_hosts=form.cleaned_data["allowed_hosts"]
     )

@@ -28,12 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def _rerender_integrations(request: HttpRequest, form: GoogleOAuthSettingsForm, status: int) -> HttpResponse:
-    from shiftdesk.accounts.views import admin_integrations
+    from shiftdesk.accounts.views import rerender_integrations
 
-    request.google_oauth_form = form  # type: ignore[attr-defined]  # read by boxes.google_oauth2_box
-    response = admin_integrations(request)
-    response.status_code = status
-    return response
+    return rerender_integrations(request, status, google_oauth_form=form)
 
 
 @require_POST

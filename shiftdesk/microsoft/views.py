@@ -48,12 +48,9 @@ UNREACHABLE_ADMIN_MESSAGE = (
 
 # --- Admin > Integrations > Azure AD OAuth 2 -----------------------------------------------------------------
 def _rerender_integrations(request: HttpRequest, form: AzureADSettingsForm, status: int) -> HttpResponse:
-    from shiftdesk.accounts.views import admin_integrations
+    from shiftdesk.accounts.views import rerender_integrations
 
-    request.azure_ad_form = form  # type: ignore[attr-defined]  # read by boxes.azure_ad_box
-    response = admin_integrations(request)
-    response.status_code = status
-    return response
+    return rerender_integrations(request, status, azure_ad_form=form)
 
 
 def _saved_message(

@@ -73,6 +73,7 @@ def test_integration_boxes_set_up_and_refused_pass_axe(every_way_in, demo_login,
     box.get_by_label("Allowed Exchange servers").fill("not a host!")
     box.get_by_role("button", name="Save Settings").click()
     expect(admin.get_by_role("alert").filter(has_text="is not a host name")).to_be_visible()
+    expect(box.get_by_label("Allowed Exchange servers")).to_have_value("not a host!")  # kept to correct
     note_problems(admin, "Admin > Integrations, Password Authentication refused", failures, viewport)
 
     admin.goto(live_server.url + reverse("admin_integrations"))

@@ -42,3 +42,22 @@ def test_with_password_sync_off_users_see_why_and_cannot_save(bob_client, bob, e
 def test_an_invalid_choice_changes_nothing(alice_client):
     alice_client.post(SWITCH, {"enabled": "maybe"})
     assert ExchangeSettings.load().enabled is True
+
+
+def test_a_refused_allow_list_is_shown_again_with_what_the_admin_typed(alice_client):
+    import html
+
+    typed = "mail.example.org\n10.0.0.0/99"
+    response = alice_client.post(SWITCH, {"enabled": "0", "allowed_hosts": typed})
+    assert response.status_code == 400  # Admin > Integrations again, not a redirect that forgets the form
+    page = html.unescape(response.content.decode())
+    assert "10.0.0.0/99 is not an IP address or network." in page
+    assert f">{typed}</textarea>" in page  # what was typed, to correct rather than retype
+    assert '<option value="0" selected>Disabled</option>' in page
+    assert ExchangeSettings.load().enabled is True and ExchangeSettings.load().allowed_hosts == ""
+
+
+def test_an_invalid_choice_is_said_in_words(alice_client):
+    response = alice_client.post(SWITCH, {"enabled": "maybe"})
+    assert response.status_code == 400
+    assert "Choose Enabled or Disabled." in response.content.decode()
