@@ -109,7 +109,7 @@ def test_apply_refuses_a_proposal_the_week_no_longer_matches(schedule, position,
     assert Assignment.objects.filter(shift=shift).count() == 1
 
 
-def test_the_dry_run_page_and_apply(client, alice, schedule, position, staff):
+def test_the_dry_run_page_and_apply(client, alice, schedule, position, staff, recorded_templates):
     day = next_week() + timedelta(days=3)
     shift = make_shift(schedule, position, at(day, 9), at(day, 12), needed=2)
     client.force_login(alice)
