@@ -8,7 +8,7 @@ import re
 
 from cryptography.fernet import Fernet
 
-from tests.ops.conftest import ROOT, STRONG_SECRET_KEY, clean_env, manage, production_env, settings_of
+from tests.ops.conftest import ROOT, STRONG_SECRET_KEY, clean_env, manage, production_env, python, settings_of
 
 
 def documented_production_env() -> dict[str, str]:
@@ -59,17 +59,10 @@ def test_the_demo_still_starts_with_debug_on():
 
 
 def test_the_wsgi_application_refuses_to_load_with_the_demo_secrets():
-    import subprocess
-    import sys
-
     code = "import shiftdesk.wsgi"
-    refused = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True
-    )
+    refused = python(clean_env(), "-c", code)
     assert refused.returncode != 0 and "shiftdesk.E001" in refused.stderr
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=production_env(), capture_output=True, text=True
-    )
+    loaded = python(production_env(), "-c", code)
     assert loaded.returncode == 0, loaded.stderr
 
 
