@@ -60,7 +60,8 @@ class Listener:
         context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}/hooks/graph"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # close() waits for serve_forever to notice the shutdown, at most one poll interval (0.5 s by default).
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     def wait_for(self, count, timeout=10.0):

@@ -40,7 +40,8 @@ class Receiver:
             self.ca_file = str(files.ca_file)
             scheme = "https"
         self.url = f"{scheme}://localhost:{self.server.server_address[1]}/google/notifications"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # close() waits for serve_forever to notice the shutdown, at most one poll interval (0.5 s by default).
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     def close(self):
