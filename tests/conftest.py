@@ -215,6 +215,11 @@ def emulator_server(tmp_path_factory):
         def stop(self) -> None:
             if "gcontrol" in self.__dict__:
                 self.gcontrol.close()
+            # The session is over and its state directory is thrown away: uvicorn need not wait for the
+            # keep-alive connections that clients of ShiftDesk and of the tests leave open (its graceful
+            # shutdown gave them 2 s, at the end of every test process), nor save the state.
+            if self._server is not None:
+                self._server.force_exit = True
             super().stop()
 
         def reset(self) -> None:
