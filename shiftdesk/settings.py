@@ -284,6 +284,9 @@ SYNC_STEP_MAX_LINKS = envint("SHIFTDESK_SYNC_STEP_MAX_LINKS", "200")
 # Backoff for 5xx/timeouts/dropped connections: base * 2^(attempts-1), jittered, capped.
 SYNC_BACKOFF_BASE_SECONDS = envint("SHIFTDESK_SYNC_BACKOFF_BASE_SECONDS", "2")
 SYNC_BACKOFF_MAX_SECONDS = envint("SHIFTDESK_SYNC_BACKOFF_MAX_SECONDS", "3600")
+# The jittered wait before a transient failure (5xx, timeout, dropped connection) is tried again inside a step:
+# base * 2^attempt, halved at random (calendarsync/pacing.py). Not an environment variable; the tests lower it.
+SYNC_RETRY_BACKOFF_BASE_SECONDS = 0.2
 # A Retry-After up to this long is waited out inside the step; longer ones are stored on the connection.
 SYNC_INLINE_RETRY_AFTER_MAX_SECONDS = envint("SHIFTDESK_SYNC_INLINE_RETRY_AFTER_MAX_SECONDS", "5")
 # Safety brake: a pass deleting more than half of a user's upcoming events, and at least this many, pauses.

@@ -31,8 +31,9 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def retry_backoff_seconds(attempt: int) -> float:
-    """The short wait before trying a transient failure again inside a step (0.2-0.4 s, then 0.4-0.8 s)."""
-    return random.uniform(0.5, 1.0) * 0.2 * 2**attempt
+    """The short wait before trying a transient failure again inside a step: half to all of
+    SYNC_RETRY_BACKOFF_BASE_SECONDS * 2^attempt (0.2-0.4 s, then 0.4-0.8 s with the default 0.2)."""
+    return random.uniform(0.5, 1.0) * settings.SYNC_RETRY_BACKOFF_BASE_SECONDS * 2**attempt
 
 
 class Pacer:

@@ -231,10 +231,13 @@ def test_no_request_leaves_after_the_step_lease_could_have_passed(sync, settings
     """Late writers cannot win: Graph documents no If-Match for events, so a step sends nothing after half
     its lease (pacing.Pacer). SYNC_LEASE_SECONDS=1, one request per write, every answer a 503 with the
     emulator's Retry-After of 1 s: the step's own retries would wait it out and try twice more, the last
-    well after the lease ended. A 503 may come after the create ran: it stays "attempted"."""
+    well after the lease ended. Google sends no Retry-After: its retries wait the in-step back-off, here at its
+    production pace (0.2-0.4 s, then 0.4-0.8 s), so the third try falls after half the lease. A 503 may come
+    after the create ran: it stays "attempted"."""
     from shiftdesk.calendarsync.models import EventLink
 
     settings.SYNC_LEASE_SECONDS = 1
+    settings.SYNC_RETRY_BACKOFF_BASE_SECONDS = 0.2
     settings.SYNC_GRAPH_BATCH_SIZE = settings.SYNC_GOOGLE_BATCH_SIZE = 1
     bob = sync.add_user(0)
     sync.assign(sync.shift(), bob)
