@@ -6,6 +6,8 @@ tests point the whole app at the emulator by settings alone, and a transport can
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 from typing import Any
 
@@ -19,9 +21,30 @@ def _verify() -> str | bool:
     return settings.MICROSOFT_CA_BUNDLE or True
 
 
-def ssl_context() -> ssl.SSLContext:
-    bundle = settings.MICROSOFT_CA_BUNDLE
+def _file_stamp(path: str | None) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size) if stat else None
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_context(bundle: str, stamp: tuple[int, int] | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+
+
+def _shared_context(bundle: str) -> ssl.SSLContext:
+    """One verifying context per CA bundle (or the default trust store), made again when the file changes.
+    Building one loads and parses the whole bundle (milliseconds, for every client); an SSLContext may be
+    shared by clients and threads. The only change made to it later is httpcore setting the ALPN protocols
+    on each connection, the same ["http/1.1"] for every client here (none asks for HTTP/2)."""
+    path = bundle or ssl.get_default_verify_paths().cafile
+    return _cached_context(bundle, _file_stamp(path))
+
+
+def ssl_context() -> ssl.SSLContext:
+    return _shared_context(settings.MICROSOFT_CA_BUNDLE or "")
 
 
 def graph_client(*, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> httpx.Client:
@@ -76,8 +99,7 @@ def _google_verify() -> str | bool:
 
 
 def google_ssl_context() -> ssl.SSLContext:
-    bundle = settings.GOOGLE_CA_BUNDLE
-    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+    return _shared_context(settings.GOOGLE_CA_BUNDLE or "")
 
 
 def configure_google_session(session: requests.Session) -> requests.Session:
