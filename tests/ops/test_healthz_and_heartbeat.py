@@ -111,7 +111,7 @@ def test_the_real_workers_beat_and_healthz_sees_them(client, settings):
         while set(Heartbeat.objects.values_list("kind", flat=True)) != {"syncworker", "refreshbusy"}:
             assert time.monotonic() < deadline, [w.poll() for w in workers]
             assert all(w.poll() is None for w in workers), workers[0].stderr.read() + workers[1].stderr.read()
-            time.sleep(0.2)  # polling for the rows; the deadline decides
+            time.sleep(0.05)  # polling for the rows; the deadline decides
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
