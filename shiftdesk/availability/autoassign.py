@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from shiftdesk.accounts.models import User
 from shiftdesk.scheduling.actions import AssignResult, do_bulk_assign_staff
-from shiftdesk.scheduling.conflicts import Conflict, find_conflicts
+from shiftdesk.scheduling.conflicts import Conflict, find_conflicts_many
 from shiftdesk.scheduling.models import Assignment, Schedule, Shift, Site, localize
 
 
@@ -120,11 +120,10 @@ def propose(schedule: Schedule, first_day: dt.date, *, now: dt.datetime | None =
         missing = shift.staff_needed - len(on_shift)
         if missing <= 0:
             continue
-        candidates = [u for u in roster if u.pk not in on_shift]
-        conflicts: dict[int, list[Conflict]] = defaultdict(list)
-        for c in find_conflicts(shift, candidates):
-            conflicts[c.user_id].append(c)
-        work.append((shift, missing, candidates, conflicts))
+        work.append((shift, missing, [u for u in roster if u.pk not in on_shift], defaultdict(list)))
+    by_shift = {shift.pk: conflicts for shift, _missing, _candidates, conflicts in work}
+    for c in find_conflicts_many([(shift, candidates) for shift, _missing, candidates, _conflicts in work]):
+        by_shift[c.shift_id][c.user_id].append(c)
     # Hardest shifts first: the fewest people free of conflicts, then the earliest.
     work.sort(key=lambda w: (sum(1 for u in w[2] if u.pk not in w[3]), w[0].start, w[0].pk))
     given: dict[int, list[Shift]] = defaultdict(list)  # shifts this proposal gives each person

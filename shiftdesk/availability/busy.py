@@ -13,11 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from shiftdesk.accounts.models import User
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
 from shiftdesk.calendarsync.models import CalendarConnection
-from shiftdesk.scheduling.conflicts import Conflict
-from shiftdesk.scheduling.models import Shift, Site
+from shiftdesk.scheduling.conflicts import Check, Conflict, span_of, user_ids_of
+from shiftdesk.scheduling.models import Site
 
 KIND_BUSY = "outlook_busy"
 KIND_TENTATIVE = "outlook_tentative"
@@ -47,14 +46,16 @@ def busy_by_user(
     settings: AvailabilitySettings | None = None,
 ) -> dict[int, list[Busy]]:
     """Every stored interval overlapping [start, end) that counts (unavailable or warning), per user. One
-    query (plus the settings row when not given)."""
-    settings = settings or AvailabilitySettings.load()
+    query (plus the settings row when not given and some interval overlaps: assigning someone with nothing in
+    their calendar at that time reads no settings)."""
     found: dict[int, list[Busy]] = defaultdict(list)
-    rows = (
+    rows = list(
         BusyInterval.objects.filter(user_id__in=list(user_ids), start__lt=end, end__gt=start)
         .order_by("start", "end", "id")
         .values_list("user_id", "start", "end", "show_as", "subject")
     )
+    if rows:
+        settings = settings or AvailabilitySettings.load()
     for user_id, b_start, b_end, show_as, subject in rows:
         severity = settings.severity(show_as)
         if severity is not None:
@@ -102,45 +103,50 @@ SHOW_AS_WORDS = {
 }
 
 
-def outlook_conflicts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
+def outlook_conflicts(checks: Sequence[Check]) -> list[Conflict]:
     """The conflict source: each busy interval during the shift ("busy in Outlook: <subject>", or what Outlook
     says they are, e.g. "out of office in Outlook", when the subject is not shared; "busy in Google Calendar"
     for a Google user, whose free/busy gives busy times only), each tentative one, and stale busy data (the
     person may be busy; their calendar cannot currently tell). Kinds keep their outlook_* names for every
     provider: they name the conflict source, which other code and saved overrides refer to."""
-    ids = [u.pk for u in users]
-    names = {u.pk: str(u) for u in users}
-    tz = Site.load().tzinfo
-    found: list[Conflict] = []
-    busy = busy_by_user(ids, shift.start, shift.end)
+    ids = user_ids_of(checks)
+    start, end = span_of(checks)
+    busy = busy_by_user(ids, start, end)  # what overlaps any of the shifts; each shift takes its own below
     states = states_by_user(ids)
     words = calendar_words(ids) if busy or states else {}
-    for user_id, intervals in busy.items():
-        where = words.get(user_id, "Outlook")
-        for interval in intervals:
-            word = "busy" if interval.severity == "unavailable" else "tentative"
-            kind = KIND_BUSY if interval.severity == "unavailable" else KIND_TENTATIVE
-            span = _span(interval.start, interval.end, tz)
-            if interval.subject:
-                message = f"{names[user_id]} is {word} in {where}: {interval.subject} ({span})."
-            elif where == "Google Calendar":
-                # freebusy.query answers busy intervals only: no subject, no show-as to tell more.
-                message = (
-                    f"{names[user_id]} is busy in Google Calendar, {span} (Google shares busy times only)."
+    tz = Site.load().tzinfo if busy else None  # the site's time zone words the spans; read only when needed
+    found: list[Conflict] = []
+    for shift, users in checks:
+        # Per person, the intervals overlapping this shift in time order; people in the order of their first
+        # such interval (as a query for this shift alone would give them).
+        hits = {
+            user: [b for b in busy.get(user.pk, []) if b.overlaps(shift.start, shift.end)] for user in users
+        }
+        for user in sorted((u for u in users if hits[u]), key=lambda u: (hits[u][0].start, hits[u][0].end)):
+            where = words.get(user.pk, "Outlook")
+            for interval in hits[user]:
+                word = "busy" if interval.severity == "unavailable" else "tentative"
+                kind = KIND_BUSY if interval.severity == "unavailable" else KIND_TENTATIVE
+                span = _span(interval.start, interval.end, tz)
+                if interval.subject:
+                    message = f"{user} is {word} in {where}: {interval.subject} ({span})."
+                elif where == "Google Calendar":
+                    # freebusy.query answers busy intervals only: no subject, no show-as to tell more.
+                    message = f"{user} is busy in Google Calendar, {span} (Google shares busy times only)."
+                else:
+                    said = SHOW_AS_WORDS.get(interval.show_as, word)
+                    message = f"{user} is {said} in {where}, {span} (subject not shared)."
+                found.append(Conflict(kind=kind, user_id=user.pk, shift_id=shift.pk, message=message))
+        for user in users:
+            state = states.get(user.pk)
+            if state is not None and state.status == FreeBusyState.Status.STALE:
+                where = words.get(user.pk, "Outlook")
+                found.append(
+                    Conflict(
+                        kind=KIND_STALE,
+                        user_id=user.pk,
+                        shift_id=shift.pk,
+                        message=f"{user}'s {where} busy data is stale, so they may be busy: {state.reason}",
+                    )
                 )
-            else:
-                said = SHOW_AS_WORDS.get(interval.show_as, word)
-                message = f"{names[user_id]} is {said} in {where}, {span} (subject not shared)."
-            found.append(Conflict(kind=kind, user_id=user_id, shift_id=shift.pk, message=message))
-    for user_id, state in states.items():
-        if state.status == FreeBusyState.Status.STALE:
-            where = words.get(user_id, "Outlook")
-            found.append(
-                Conflict(
-                    kind=KIND_STALE,
-                    user_id=user_id,
-                    shift_id=shift.pk,
-                    message=f"{names[user_id]}'s {where} busy data is stale, so they may be busy: {state.reason}",
-                )
-            )
     return found

@@ -6,15 +6,17 @@ e.g. calendar sync registers "busy in Outlook" from its AppConfig.ready():
 
     register_conflict_source("outlook_busy", find_outlook_busy)
 
-A source is called once per check with the shift and all candidate users, so it can answer with one query
-(or one cached free/busy read) for the lot. It must not make network calls: it runs inside a request and
-inside the assign transaction.
+A source is called once with every check at hand, each a shift and its candidate users (one shift on the week
+grid, every shift of a week for auto-assign or a bulk assignment), so it answers with one query for the lot
+whatever their number. It must not make network calls: it runs inside a request and inside the assign
+transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from shiftdesk.accounts.models import User
 from shiftdesk.scheduling.models import Assignment, Shift, Site, TimeOff
@@ -30,7 +32,8 @@ class Conflict:
     message: str
 
 
-ConflictSource = Callable[[Shift, Sequence[User]], list[Conflict]]
+Check = tuple[Shift, Sequence[User]]  # a shift and the people who might work it
+ConflictSource = Callable[[Sequence[Check]], list[Conflict]]
 _sources: dict[str, ConflictSource] = {}
 
 
@@ -45,65 +48,100 @@ def unregister_conflict_source(key: str) -> None:
 
 def find_conflicts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
     """Every conflict of every source for putting each of `users` on `shift`, in source order."""
-    if not users:
+    return find_conflicts_many([(shift, users)])
+
+
+def find_conflicts_many(checks: Sequence[Check]) -> list[Conflict]:
+    """find_conflicts for several shifts at once (each shift once), in the same order as calling it for each
+    check in turn: by check, then by source. Each source reads the database once for all of them."""
+    checks = [(shift, users) for shift, users in checks if users]
+    if not checks:
         return []
     found: list[Conflict] = []
     for source in list(_sources.values()):
-        found.extend(source(shift, users))
+        found.extend(source(checks))
+    position = {shift.pk: i for i, (shift, _users) in enumerate(checks)}
+    found.sort(key=lambda c: position[c.shift_id])  # stable: source order within a shift
     return found
+
+
+def span_of(checks: Sequence[Check]) -> tuple[datetime, datetime]:
+    """The earliest start and latest end of the checks' shifts: one query reads what overlaps any of them."""
+    return min(shift.start for shift, _ in checks), max(shift.end for shift, _ in checks)
+
+
+def user_ids_of(checks: Sequence[Check]) -> set[int]:
+    return {user.pk for _, users in checks for user in users}
 
 
 def _fmt(dt, tz) -> str:
     return dt.astimezone(tz).strftime("%a %b %-d, %-I:%M %p")
 
 
-def overlapping_shifts(shift: Shift, users: Sequence[User]) -> list[Conflict]:
+def overlapping_shifts(checks: Sequence[Check]) -> list[Conflict]:
     """The user already works a shift (any schedule) that overlaps this one."""
-    tz = Site.load().tzinfo
-    clashes = (
-        Assignment.objects.filter(user__in=users, shift__start__lt=shift.end, shift__end__gt=shift.start)
-        .exclude(shift_id=shift.pk)
+    start, end = span_of(checks)
+    held = list(
+        Assignment.objects.filter(user_id__in=user_ids_of(checks), shift__start__lt=end, shift__end__gt=start)
         .select_related("shift__schedule", "shift__position", "user")
         .order_by("shift__start")
     )
-    return [
-        Conflict(
-            kind="overlap",
-            user_id=a.user_id,
-            shift_id=shift.pk,
-            message=(
-                f"{a.user} already works {a.shift.position} on {a.shift.schedule} "
-                f"{_fmt(a.shift.start, tz)}–{a.shift.end.astimezone(tz):%-I:%M %p}, which overlaps this shift."
-            ),
-        )
-        for a in clashes
-    ]
+    if not held:
+        return []
+    tz = Site.load().tzinfo  # words the times; read only when someone works in the span
+    found = []
+    for shift, users in checks:
+        ids = {user.pk for user in users}
+        found += [
+            Conflict(
+                kind="overlap",
+                user_id=a.user_id,
+                shift_id=shift.pk,
+                message=(
+                    f"{a.user} already works {a.shift.position} on {a.shift.schedule} "
+                    f"{_fmt(a.shift.start, tz)}–{a.shift.end.astimezone(tz):%-I:%M %p}, which overlaps this shift."
+                ),
+            )
+            for a in held
+            if a.user_id in ids
+            and a.shift_id != shift.pk
+            and a.shift.start < shift.end
+            and shift.start < a.shift.end
+        ]
+    return found
 
 
-def approved_time_off(shift: Shift, users: Sequence[User]) -> list[Conflict]:
+def approved_time_off(checks: Sequence[Check]) -> list[Conflict]:
     """The user has approved time off (one-off or a weekly occurrence) during the shift."""
-    tz = Site.load().tzinfo
-    candidates = (
-        TimeOff.objects.filter(user__in=users, status=TimeOff.Status.APPROVED, start__lt=shift.end)
+    _start, end = span_of(checks)
+    candidates = list(
+        TimeOff.objects.filter(user_id__in=user_ids_of(checks), status=TimeOff.Status.APPROVED, start__lt=end)
         .select_related("user")
         .order_by("start")
     )
+    if not candidates:
+        return []
+    tz = Site.load().tzinfo  # a weekly time off repeats in the site's time zone; read only when one may apply
     found = []
-    for time_off in candidates:
-        hit = time_off.overlapping(tz, shift.start, shift.end)
-        if hit is None:
-            continue
-        found.append(
-            Conflict(
-                kind="time_off",
-                user_id=time_off.user_id,
-                shift_id=shift.pk,
-                message=(
-                    f"{time_off.user} has approved time off {_fmt(hit[0], tz)} – {_fmt(hit[1], tz)}"
-                    f"{' (' + time_off.reason + ')' if time_off.reason else ''}."
-                ),
+    for shift, users in checks:
+        ids = {user.pk for user in users}
+        for time_off in candidates:
+            if time_off.user_id not in ids or time_off.start >= shift.end:
+                continue
+            hit = time_off.overlapping(tz, shift.start, shift.end)
+            if hit is None:
+                continue
+            found.append(
+                Conflict(
+                    kind="time_off",
+                    user_id=time_off.user_id,
+                    shift_id=shift.pk,
+                    message=(
+                        f"{time_off.user} has approved time off {_fmt(hit[0], tz)} – {_fmt(hit[1], tz)}"
+                        f"{' (' + time_off.reason + ')' if time_off.reason else ''}."
+                    ),
+                )
             )
-        )
     return found
 
 

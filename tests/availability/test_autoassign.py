@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from shiftdesk.accounts.models import User
 from shiftdesk.availability import autoassign
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
+from shiftdesk.scheduling import conflicts
 from shiftdesk.scheduling.grid import week_start
 from shiftdesk.scheduling.models import Assignment, Position, Schedule, Shift, Site, TimeOff, localize
 from tests.availability.conftest import CHICAGO
@@ -279,6 +280,13 @@ def _check_generated_week(alice, week):
             if not _blocked(person, shift.start, shift.end, busy_rows, time_off_rows, taken):
                 Assignment.objects.create(shift=shift, user=person)
                 taken.setdefault(person.pk, []).append(shift)
+
+    # The conflict sources answer every shift of the week in one call (find_conflicts_many, as auto-assign and
+    # bulk assignments ask) exactly as they answer each shift alone (the week grid's Assign).
+    checks = [(shift, people) for shift in shifts]
+    assert conflicts.find_conflicts_many(checks) == [
+        c for s, u in checks for c in conflicts.find_conflicts(s, u)
+    ]
 
     proposal = autoassign.propose(schedule, first)
     if proposal.assignments:

@@ -161,7 +161,7 @@ def test_a_throttled_batch_is_retried_never_failed_for_good(sync, batch_throttli
 
     variants(sync, batch_throttling=batch_throttling)
     sync.emulator.control.patch(
-        "/graph/throttling", json={"requests": 20, "window_seconds": 2}
+        "/graph/throttling", json={"requests": 20, "window_seconds": 1}
     ).raise_for_status()
     bob = sync.add_user(0)
     shifts = [sync.shift(days=1 + d) for d in range(30)]

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -97,8 +98,12 @@ def test_approving_time_off_keeps_existing_assignments(shift, bob, alice):
 
 
 def test_other_apps_can_register_a_conflict_source(shift, bob, alice):
-    def busy_in_outlook(s, users):
-        return [conflicts.Conflict("outlook_busy", u.pk, s.pk, f"{u} is busy in Outlook.") for u in users]
+    def busy_in_outlook(checks):
+        return [
+            conflicts.Conflict("outlook_busy", u.pk, s.pk, f"{u} is busy in Outlook.")
+            for s, users in checks
+            for u in users
+        ]
 
     conflicts.register_conflict_source("test_busy_in_outlook", busy_in_outlook)
     try:
@@ -285,3 +290,40 @@ def test_weekly_occurrences_always_keep_the_local_wall_clock(first, weeks, hour,
         ):  # the DST hour itself may not exist / repeat
             assert local_start.time() == start
         assert e > s
+
+
+def test_conflicts_of_many_shifts_take_as_many_queries_as_of_one(schedule, position, bob, charlie, alice):
+    """find_conflicts_many reads each source's rows once for every shift asked about (auto-assign asks about a
+    week, a bulk assignment about each of its shifts), here with something of every kind in the span: an
+    overlapping assignment, approved time off, a busy interval and stale busy data."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shiftdesk.availability.models import BusyInterval, FreeBusyState
+
+    schedule.staff.add(charlie)
+    start = timezone.now().replace(microsecond=0) + timedelta(days=2)
+    shifts = [make_shift(schedule, position, start + timedelta(days=d)) for d in range(10)]
+    actions.do_assign_staff(shifts[0], charlie, by=alice)
+    clash = make_shift(schedule, position, start)  # charlie works shifts[0] then
+    for shift in (clash, shifts[2]):
+        TimeOff.objects.create(user=bob, start=shift.start, end=shift.end, status="approved")
+    for i, shift in enumerate((clash, shifts[3])):
+        BusyInterval.objects.create(
+            user=bob, start=shift.start, end=shift.end, show_as="busy", remote_id=f"b{i}"
+        )
+    FreeBusyState.objects.create(
+        user=charlie, last_refreshed_at=timezone.now(), status="stale", reason="expired"
+    )
+
+    def queries(checks):
+        with CaptureQueriesContext(connection) as ctx:
+            found = conflicts.find_conflicts_many(checks)
+        return len(ctx.captured_queries), found
+
+    one, alone = queries([(clash, [bob, charlie])])
+    many, found = queries([(shift, [bob, charlie]) for shift in [clash, *shifts]])
+    assert many == one
+    assert {c.kind for c in alone} == {"overlap", "time_off", "outlook_busy", "outlook_stale"}
+    assert len(found) > len(alone)
+    assert found == [c for shift in [clash, *shifts] for c in conflicts.find_conflicts(shift, [bob, charlie])]

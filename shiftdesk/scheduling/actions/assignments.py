@@ -12,7 +12,7 @@ from django.utils import timezone
 from shiftdesk.accounts.models import User
 from shiftdesk.scheduling import seam
 from shiftdesk.scheduling.actions.base import ConflictError, by_id
-from shiftdesk.scheduling.conflicts import Conflict, find_conflicts
+from shiftdesk.scheduling.conflicts import Conflict, find_conflicts_many
 from shiftdesk.scheduling.models import Assignment, Schedule, Shift, Site
 from shiftdesk.scheduling.seam import CalendarChange, ChangeKind, ShiftSnapshot
 from shiftdesk.scheduling.snapshots import shift_snapshot
@@ -45,10 +45,11 @@ def do_bulk_assign_staff(
         .select_related("schedule", "position")
         .filter(pk__in=shift_ids)
     }
-    counts: dict[int, int] = {sid: 0 for sid in shift_ids}
-    for shift_id in Assignment.objects.filter(shift_id__in=shift_ids).values_list("shift_id", flat=True):
-        counts[shift_id] += 1
+    # One read gives both who is on each shift and how many (one_assignment_per_user: a pair is one person).
     existing = set(Assignment.objects.filter(shift_id__in=shift_ids).values_list("shift_id", "user_id"))
+    counts: dict[int, int] = {sid: 0 for sid in shift_ids}
+    for shift_id, _user_id in existing:
+        counts[shift_id] += 1
     roster = {
         (schedule_id, user_id)
         for schedule_id, user_id in Schedule.staff.through.objects.filter(
@@ -75,8 +76,7 @@ def do_bulk_assign_staff(
     by_shift: dict[int, list[User]] = {}
     for pair_shift, user in pairs:
         by_shift.setdefault(pair_shift.pk, []).append(user)
-    for shift_id, users in by_shift.items():
-        conflicts.extend(find_conflicts(shifts[shift_id], users))
+    conflicts.extend(find_conflicts_many([(shifts[shift_id], users) for shift_id, users in by_shift.items()]))
     # Within one bulk request, the new shifts may overlap each other for the same person.
     new_by_user: dict[int, list[Shift]] = {}
     for pair_shift, user in pairs:
