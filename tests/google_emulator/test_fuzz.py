@@ -3,6 +3,7 @@ generates event bodies, patches and list parameters (the same promise the Graph 
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,30 +59,37 @@ def assert_google_shaped(response):
         assert {"code", "message", "errors"} <= set(error) and error["errors"][0]["reason"]
 
 
+@pytest.fixture
+def api(google, gworld):
+    """One HTTPS client and one token for all the examples of a test (hypothesis runs them in one call of the
+    test function), with the per-user quota off so that the examples' pace is never what answers them."""
+    google.gcontrol.patch("/settings", json={"quota_per_user_per_minute": None}).raise_for_status()
+    with google.http() as http:
+        yield http, {"Authorization": f"Bearer {token(google)}"}
+
+
 @settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(body=bodies, patch=bodies, query=params)
-def test_the_api_never_answers_500(google, gworld, body, patch, query):
-    google.gcontrol.patch("/settings", json={"quota_per_user_per_minute": None})
-    headers = {"Authorization": f"Bearer {token(google)}"}
+def test_the_api_never_answers_500(google, api, body, patch, query):
+    http, headers = api
     base = google.gbase + "/calendar/v3/calendars/primary/events"
-    with google.http() as http:
-        created = http.post(base, headers=headers, json=body)
-        assert_google_shaped(created)
-        if created.status_code == 200:
-            event_id = created.json()["id"]
-            assert_google_shaped(http.patch(f"{base}/{event_id}", headers=headers, json=patch))
-            assert_google_shaped(http.put(f"{base}/{event_id}", headers=headers, json=patch))
-        assert_google_shaped(http.get(base, headers=headers, params=query))
-        assert_google_shaped(http.get(base, headers=headers, params={**query, "singleEvents": "true"}))
-        assert_google_shaped(
-            http.get(google.gbase + "/calendar/v3/users/me/calendarList", headers=headers, params=query)
-        )
-        assert_google_shaped(http.post(google.gbase + "/calendar/v3/freeBusy", headers=headers, json=patch))
-        assert_google_shaped(http.post(base + "/watch", headers=headers, json=patch))
+    created = http.post(base, headers=headers, json=body)
+    assert_google_shaped(created)
+    if created.status_code == 200:
+        event_id = created.json()["id"]
+        assert_google_shaped(http.patch(f"{base}/{event_id}", headers=headers, json=patch))
+        assert_google_shaped(http.put(f"{base}/{event_id}", headers=headers, json=patch))
+    assert_google_shaped(http.get(base, headers=headers, params=query))
+    assert_google_shaped(http.get(base, headers=headers, params={**query, "singleEvents": "true"}))
+    assert_google_shaped(
+        http.get(google.gbase + "/calendar/v3/users/me/calendarList", headers=headers, params=query)
+    )
+    assert_google_shaped(http.post(google.gbase + "/calendar/v3/freeBusy", headers=headers, json=patch))
+    assert_google_shaped(http.post(base + "/watch", headers=headers, json=patch))
 
 
 form_values = st.one_of(st.text(max_size=20), st.sampled_from(["authorization_code", "refresh_token", "code", "S256", "offline",
@@ -99,18 +107,25 @@ def printable(value: str) -> str:
     return "".join(c for c in value if 33 <= ord(c) < 127) or "x"
 
 
+@pytest.fixture
+def http(google, gworld):
+    """One HTTPS client for all the examples of a test (hypothesis runs them in one call of the test)."""
+    with google.http() as client:
+        yield client
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fields=oauth_fields)
-def test_the_oauth_endpoints_never_answer_500(google, gworld, fields):
-    with google.http() as http:
-        for response in (
-            http.post(google.gbase + "/token", data=fields),
-            http.post(google.gbase + "/revoke", data=fields),
-            http.get(google.gbase + "/o/oauth2/v2/auth", params=fields),
-            http.post(google.gbase + "/signin/identifier", data={**fields, "flow": "nope"}),
-            http.get(
-                google.gbase + "/v1/userinfo",
-                headers={"Authorization": "Bearer " + printable(fields.get("token", ""))},
-            ),
-        ):
-            assert response.status_code < 500, response.text[:500]
+def test_the_oauth_endpoints_never_answer_500(google, http, fields):
+    http.cookies.clear()  # each example starts with no sign-in session, as with a client of its own
+    for response in (
+        http.post(google.gbase + "/token", data=fields),
+        http.post(google.gbase + "/revoke", data=fields),
+        http.get(google.gbase + "/o/oauth2/v2/auth", params=fields),
+        http.post(google.gbase + "/signin/identifier", data={**fields, "flow": "nope"}),
+        http.get(
+            google.gbase + "/v1/userinfo",
+            headers={"Authorization": "Bearer " + printable(fields.get("token", ""))},
+        ),
+    ):
+        assert response.status_code < 500, response.text[:500]
