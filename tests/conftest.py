@@ -225,6 +225,14 @@ def emulator_server(tmp_path_factory):
                 self._server.force_exit = True
             super().stop()
 
+        def point_microsoft(self, settings, public_url: str = "http://127.0.0.1:8000") -> None:
+            """ShiftDesk's Microsoft login and Graph URLs and CA bundle set to this emulator for the test (the
+            `settings` fixture undoes it), and the public URL its Redirect URLs are built from."""
+            settings.MICROSOFT_LOGIN_URL = self.base_url
+            settings.MICROSOFT_GRAPH_URL = self.base_url
+            settings.MICROSOFT_CA_BUNDLE = self.ca_file
+            settings.PUBLIC_BASE_URL = public_url
+
         def reset(self) -> None:
             """The world emptied, and the EWS switches a test may flip (which /reset leaves) back to defaults:
             one folder's test that turns EWS off must not leave it off for another folder's."""

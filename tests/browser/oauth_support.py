@@ -55,10 +55,7 @@ def oauth_chromium(chromium, emulator_server):
 def emulator(emulator_server, live_server, settings):
     """A reset emulator; ShiftDesk's Microsoft URLs, CA bundle and public URL set for this test."""
     emulator_server.reset()
-    settings.MICROSOFT_LOGIN_URL = emulator_server.base_url
-    settings.MICROSOFT_GRAPH_URL = emulator_server.base_url
-    settings.MICROSOFT_CA_BUNDLE = emulator_server.ca_file
-    settings.PUBLIC_BASE_URL = live_server.url
+    emulator_server.point_microsoft(settings, public_url=live_server.url)
     return emulator_server
 
 

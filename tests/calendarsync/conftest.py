@@ -43,10 +43,7 @@ emulator_server = None
 def emulator(emulator_server, settings):
     emulator_server.reset()
     emulator_server.control.delete("/faults")
-    settings.MICROSOFT_LOGIN_URL = emulator_server.base_url
-    settings.MICROSOFT_GRAPH_URL = emulator_server.base_url
-    settings.MICROSOFT_CA_BUNDLE = emulator_server.ca_file
-    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    emulator_server.point_microsoft(settings)
     settings.SYNC_BACKOFF_BASE_SECONDS = 0  # backoff still jittered/exponential, but tests need not wait
     yield emulator_server
     emulator_server.control.delete("/faults")

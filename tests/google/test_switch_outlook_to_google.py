@@ -25,8 +25,7 @@ def both(gemu, google_settings, alice, settings):
     from shiftdesk.microsoft.models import AzureADSettings
 
     gemu.reset()
-    settings.MICROSOFT_LOGIN_URL = settings.MICROSOFT_GRAPH_URL = gemu.base_url
-    settings.MICROSOFT_CA_BUNDLE = gemu.ca_file
+    gemu.point_microsoft(settings)
     settings.SYNC_BACKOFF_BASE_SECONDS = 0
     app_id = gemu.seed(microsoft_world())["apps"][0]["client_id"]
     candidate = AzureADSettings.load()

@@ -23,10 +23,7 @@ emulator_server = None
 def emulator(emulator_server, settings):
     """The emulator, emptied, with ShiftDesk's login/Graph URLs and CA bundle pointed at it."""
     emulator_server.reset()
-    settings.MICROSOFT_LOGIN_URL = emulator_server.base_url
-    settings.MICROSOFT_GRAPH_URL = emulator_server.base_url
-    settings.MICROSOFT_CA_BUNDLE = emulator_server.ca_file
-    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    emulator_server.point_microsoft(settings)
     return emulator_server
 
 
