@@ -14,7 +14,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,9 +89,16 @@ def overlapping_shifts(checks: Sequence[Check]) -> list[Conflict]:
     if not held:
         return []
     tz = Site.load().tzinfo  # words the times; read only when someone works in the span
+    # Per person, what they work, with its place in `held` (time order across people, as the query gives it).
+    mine = _by_user((i, a.shift.start, a.shift.end, a) for i, a in enumerate(held))
     found = []
     for shift, users in checks:
-        ids = {user.pk for user in users}
+        clashes = sorted(
+            (i, a)
+            for pk in {user.pk for user in users}
+            for i, a_start, a_end, a in mine.get(pk, ())
+            if a_start < shift.end and shift.start < a_end and a.shift_id != shift.pk
+        )
         found += [
             Conflict(
                 kind="overlap",
@@ -102,13 +109,18 @@ def overlapping_shifts(checks: Sequence[Check]) -> list[Conflict]:
                     f"{_fmt(a.shift.start, tz)}–{a.shift.end.astimezone(tz):%-I:%M %p}, which overlaps this shift."
                 ),
             )
-            for a in held
-            if a.user_id in ids
-            and a.shift_id != shift.pk
-            and a.shift.start < shift.end
-            and shift.start < a.shift.end
+            for _, a in clashes
         ]
     return found
+
+
+def _by_user(rows: Iterable[tuple]) -> dict[int, list[tuple]]:
+    """Rows ending in a record with a user_id, grouped by it (each check looks only at its own people's rows:
+    a bulk assignment of hundreds of people to dozens of shifts must not compare every row with every shift)."""
+    grouped: dict[int, list[tuple]] = {}
+    for row in rows:
+        grouped.setdefault(row[-1].user_id, []).append(row)
+    return grouped
 
 
 def approved_time_off(checks: Sequence[Check]) -> list[Conflict]:
@@ -122,11 +134,11 @@ def approved_time_off(checks: Sequence[Check]) -> list[Conflict]:
     if not candidates:
         return []
     tz = Site.load().tzinfo  # a weekly time off repeats in the site's time zone; read only when one may apply
+    mine = _by_user((i, t) for i, t in enumerate(candidates))
     found = []
     for shift, users in checks:
-        ids = {user.pk for user in users}
-        for time_off in candidates:
-            if time_off.user_id not in ids or time_off.start >= shift.end:
+        for _, time_off in sorted(row for pk in {user.pk for user in users} for row in mine.get(pk, ())):
+            if time_off.start >= shift.end:
                 continue
             hit = time_off.overlapping(tz, shift.start, shift.end)
             if hit is None:
