@@ -21,6 +21,7 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -132,7 +133,9 @@ def main() -> None:
 
         admin = User.objects.create_user("bench-admin@bench.example", "x", role=User.Role.ADMIN)
         first = week_start(date(2026, 11, 1))  # the week of the fall-back DST change, for good measure
-        client = Client()
+        # Requests name the host ShiftDesk is served at (ALLOWED_HOSTS comes from SHIFTDESK_PUBLIC_URL, and with
+        # DEBUG off, production's default, the test client's "testserver" is refused with 400).
+        client = Client(HTTP_HOST=urlsplit(settings.PUBLIC_BASE_URL).netloc)
         client.force_login(admin)
 
         small, small_assigned = build("Small", 10, 50, first)
