@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from shiftdesk.availability.models import BusyInterval, FreeBusyState
 from shiftdesk.calendarsync.models import CalendarConnection, SyncLogEntry
+from shiftdesk.scheduling.models import Site
 from tests.calendarsync.ui_factories import log, make_connection, make_shift
 
 pytestmark = pytest.mark.django_db
@@ -251,7 +252,8 @@ def test_the_grid_does_not_say_no_calendar_for_someone_who_saved_one(admin_clien
     shift.schedule.staff.add(bob)
     make_connection(bob, freebusy_calendar_id="cal-1", freebusy_calendar_name="Calendar")
     refreshed_before_save_calendars(bob)
-    week = reverse("schedule_week", args=[shift.schedule.pk]) + f"?week={shift.start.date().isoformat()}"
+    local_day = shift.start.astimezone(Site.load().tzinfo).date()  # the grid's weeks are the site's
+    week = reverse("schedule_week", args=[shift.schedule.pk]) + f"?week={local_day.isoformat()}"
     html = admin_client_for_alice.get(week).content.decode()
     busy = html.split('class="busy-times"', 1)[1]
     assert "saved yet" not in busy

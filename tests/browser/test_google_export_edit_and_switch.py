@@ -41,6 +41,8 @@ MEGAN = ("megan@contoso.onmicrosoft.com", "Megan-pw1")
 BOB_G = ("bob@example.org", "Bob-pw1")
 CAROL_G = ("carol@gmail.com", "Carol-pw1")  # Charlie's Google account
 TITLE = "Reference Desk - Reference"
+PARIS = ZoneInfo("Europe/Paris")  # megan@contoso's mailbox zone in the Microsoft emulator's standard world
+LONDON = ZoneInfo("Europe/London")  # bob@example.org's calendar zone in the Google emulator's standard world
 
 
 @pytest.fixture
@@ -105,14 +107,14 @@ def synced_with_outlook(new_page, live_server, emulator, user, shift, *, by):
     do_assign_staff(shift, user, by=by, override_conflicts=True)
     work_until(lambda: EventLink.objects.filter(connection__user=user, dirty=False).exists())
     outlook = new_page()
-    outlook_week(outlook, emulator, MEGAN[0], shift.start.date())
+    outlook_week(outlook, emulator, MEGAN[0], shift.start.astimezone(PARIS).date())
     expect(outlook.locator("a.ev", has_text="Reference Desk")).to_have_count(1)
     return page, outlook
 
 
 def expect_once_in_google(viewer, emulator, email: str, shift, zone: str) -> None:
     """The Google Calendar viewer's week of `shift` shows its event exactly once, at its time in `zone`."""
-    google_week(viewer, emulator, email, shift.start.date())
+    google_week(viewer, emulator, email, shift.start.astimezone(ZoneInfo(zone)).date())
     row = viewer.locator("tr", has_text=TITLE)
     expect(row).to_have_count(1)
     expect(row).to_contain_text(viewer_when(shift, zone))
@@ -146,7 +148,7 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     user = log_in(new_page(), live_server, bob)
     connect_google(user, live_server, *BOB_G)
     viewer = new_page()
-    google_week(viewer, emulator, BOB_G[0], first.start.date())
+    google_week(viewer, emulator, BOB_G[0], first.start.astimezone(LONDON).date())
     expect(viewer.locator("main")).to_contain_text("No events in the week")
     run_the_export(user)
     work_until(lambda: ExportJob.objects.filter(user=bob, status="done").exists()
@@ -169,7 +171,7 @@ def test_export_an_edit_and_a_switch_from_outlook_reach_the_google_calendar_view
     expect(admin.get_by_role("status").first).to_contain_text("Saved the shift.")
     first.refresh_from_db()
     work_until(lambda: not EventLink.objects.filter(connection__user=bob, dirty=True).exists())
-    google_week(viewer, emulator, BOB_G[0], first.start.date())
+    google_week(viewer, emulator, BOB_G[0], first.start.astimezone(LONDON).date())
     expect(viewer.locator("tr", has_text=TITLE)).to_contain_text(viewer_when(first, "Europe/London"))
     screenshot(viewer, "3-edited")
 

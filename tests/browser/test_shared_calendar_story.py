@@ -15,6 +15,7 @@ Set SHIFTDESK_SCREENSHOTS=/some/dir to keep screenshots of each step.
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -29,6 +30,7 @@ new_page = oauth_support.new_page
 
 MEGAN = ("megan@contoso.onmicrosoft.com", "Megan-pw1")
 ADELE = "adele@contoso.onmicrosoft.com"
+PARIS = ZoneInfo("Europe/Paris")  # Adele's mailbox zone in the emulator's standard world: her viewer's weeks
 MESSAGE = f"{ADELE} no longer shares the calendar “Desk shifts” with you, or shares it read-only."
 
 
@@ -46,7 +48,11 @@ def reference(transactional_db, bob):
     schedule = Schedule.objects.create(name="Reference")
     schedule.staff.add(bob)
     desk = Position.objects.create(name="Reference Desk")
-    start = (timezone.now() + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    # 10:00 in Adele's zone two days ahead: each shift stays within one day of her week view, so the viewer's
+    # week of that day shows it as one block at any hour the test runs (a start near midnight UTC once fell
+    # on the next Paris day, and so in the next week when that was a Sunday).
+    day = (timezone.now().astimezone(PARIS) + dt.timedelta(days=2)).date()
+    start = dt.datetime.combine(day, dt.time(10), tzinfo=PARIS)
     return [
         Shift.objects.create(
             schedule=schedule,
@@ -165,7 +171,8 @@ def test_a_shared_calendar_from_sharing_to_withdrawal(
     # A shift assigned to Bob appears in Adele's "Desk shifts".
     do_assign_staff(first, bob, by=alice)
     run_worker()
-    viewer.goto(f"{emulator.base_url}/outlook/{ADELE}?calendar={desk}&week={first.start.date().isoformat()}")
+    week = first.start.astimezone(PARIS).date().isoformat()
+    viewer.goto(f"{emulator.base_url}/outlook/{ADELE}?calendar={desk}&week={week}")
     expect(viewer.locator("a.ev", has_text="Reference Desk")).to_have_count(1)
     written = [r["path"] for r in graph_requests(emulator) if r.get("method") in ("POST", "PATCH", "DELETE")]
     assert f"/v1.0/me/calendars/{seen}/events" in written, written
