@@ -3,13 +3,14 @@ what happens when the calendar or the connection goes wrong."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from shiftdesk.availability.models import AvailabilitySettings, BusyInterval, FreeBusyState
 from shiftdesk.availability.refresh import refresh_busy_for_user
 from tests.availability.conftest import CHICAGO, local
+from tests.dst import next_dst_changes
 
 
 def soon(days: int) -> date:
@@ -105,27 +106,27 @@ def test_it_keeps_events_that_cross_midnight_whole(bob, outlook, freebusy_calend
 
 
 def test_it_reads_true_instants_across_a_dst_change(bob, outlook, freebusy_calendar, bob_refresh):
+    # The next day US DST starts (a Sunday in March, at 2:00): 01:00-04:00 Chicago wall time lasts two real
+    # hours. It can be up to a year and a week ahead, so the horizon reaches past it.
+    spring, _ = next_dst_changes(CHICAGO, soon(1))
     settings = AvailabilitySettings.load()
-    settings.horizon_weeks = 52
+    settings.horizon_weeks = 54
     settings.save()
-    # US DST starts Sunday 2027-03-14 at 2:00: 01:00-04:00 Chicago wall time lasts two real hours.
-    outlook.add_event(
-        freebusy_calendar, "Across spring forward", "2027-03-14T01:00:00", "2027-03-14T04:00:00"
-    )
+    outlook.add_event(freebusy_calendar, "Across spring forward", at(spring, 1), at(spring, 4))
     # (Written in UTC: the emulator refuses a 23-hour all-day event written in America/Chicago.)
     outlook.add_event(
         freebusy_calendar,
         "DST day off",
-        "2027-03-14T00:00:00",
-        "2027-03-15T00:00:00",
+        f"{spring.isoformat()}T00:00:00",
+        f"{(spring + timedelta(days=1)).isoformat()}T00:00:00",
         isAllDay=True,
         zone="UTC",
     )
     assert bob_refresh()
     timed, all_day = sorted(intervals(bob), key=lambda r: r.is_all_day)
-    assert timed.start == datetime(2027, 3, 14, 7, tzinfo=UTC)  # 01:00 CST = UTC-6
-    assert timed.end == datetime(2027, 3, 14, 9, tzinfo=UTC)  # 04:00 CDT = UTC-5
-    assert all_day.start == datetime(2027, 3, 14, 6, tzinfo=UTC)
+    assert timed.start == datetime.combine(spring, time(7), UTC)  # 01:00 CST = UTC-6
+    assert timed.end == datetime.combine(spring, time(9), UTC)  # 04:00 CDT = UTC-5
+    assert all_day.start == datetime.combine(spring, time(6), UTC)
     assert all_day.end - all_day.start == timedelta(hours=23)  # the short local day
 
 

@@ -3,11 +3,13 @@ a shift in the repeated hour of the DST fall-back night lands at its own instant
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.calendarsync.conftest import PROVIDERS
+from tests.dst import next_dst_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +57,10 @@ def test_a_shift_in_the_repeated_hour_of_the_fall_back_night_is_synced_at_its_in
 
     Site.objects.filter(pk=Site.load().pk).update(time_zone="America/Chicago")
     bob = sync.add_user(0)
-    starts = [datetime(2027, 11, 7, 6, 30, tzinfo=UTC), datetime(2027, 11, 7, 7, 30, tzinfo=UTC)]
+    # 01:30 in Chicago twice on the next fall-back night: 06:30 UTC (still CDT) and 07:30 UTC (CST again).
+    chicago = ZoneInfo("America/Chicago")
+    _, fall = next_dst_changes(chicago, datetime.now(chicago).date() + timedelta(days=1))
+    starts = [datetime.combine(fall, time(6, 30), UTC), datetime.combine(fall, time(7, 30), UTC)]
     for start in starts:
         shift = do_create_shift(sync.schedule, position=sync.position, location="Main", start=start,
                                 end=start + timedelta(minutes=45), staff_needed=1, note="", by=sync.admin)  # fmt: skip

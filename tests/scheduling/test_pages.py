@@ -3,7 +3,7 @@ and save nothing half-way; the dashboard, time off and settings pages do what th
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.urls import reverse
 
@@ -199,7 +199,9 @@ def test_staff_ask_for_time_off_and_admins_decide(bob_client, client, alice, bob
     assert response.status_code == 302
     time_off = TimeOff.objects.get()
     assert time_off.status == TimeOff.Status.PENDING
-    assert time_off.end - time_off.start == timedelta(days=1)
+    # The whole local day, midnight to midnight in the site's zone (23 or 25 hours on a DST change day).
+    assert time_off.start == datetime.combine(tomorrow, time(0), tzinfo=CHICAGO)
+    assert time_off.end == datetime.combine(tomorrow + timedelta(days=1), time(0), tzinfo=CHICAGO)
     assert "Doctor" in bob_client.get(reverse("dashboard")).content.decode()
     client.force_login(alice)
     page = client.get(reverse("time_off_list")).content.decode()

@@ -4,6 +4,9 @@ the schedule's roster."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from shiftdesk.lib.bounds import DATE_RANGE_MESSAGE
@@ -116,15 +119,23 @@ def test_a_nul_byte_or_a_huge_subscription_id_on_the_webhook_is_ignored(client, 
 
 
 def test_a_weekly_repeat_starting_in_the_spring_forward_gap_is_not_a_500(admin, schedule, position, site):
-    """2:45-3:00 AM every Sunday across 2030-03-10, when Chicago's clocks jump from 2:00 to 3:00: that night's
+    """2:45-3:00 AM every Sunday across the next night Chicago's clocks jump from 2:00 to 3:00: that night's
     shift once ended before it started, which the database refused (a 500)."""
     from shiftdesk.scheduling.models import Shift
+    from tests.dst import next_dst_changes
 
-    data = shift_post(position, "", first_date="2030-03-03", last_date="2030-03-17", weekdays=[6],
+    chicago = ZoneInfo("America/Chicago")
+    spring, _ = next_dst_changes(chicago, datetime.now(chicago).date() + timedelta(days=7))
+    first, last = spring - timedelta(days=7), spring + timedelta(days=7)
+    data = shift_post(position, "", first_date=first.isoformat(), last_date=last.isoformat(), weekdays=[6],
                       start_time="02:45", end_time="03:00")  # fmt: skip
     response = admin.post(f"/schedules/{schedule.pk}/shifts/weekly/", data)
     assert response.status_code == 302
-    made = Shift.objects.filter(schedule=schedule, start__year=2030)
+    made = Shift.objects.filter(
+        schedule=schedule,
+        start__gte=datetime.combine(first, time(0), chicago),
+        start__lt=datetime.combine(last + timedelta(days=1), time(0), chicago),
+    )
     assert made.count() == 3 and all(s.end > s.start for s in made)
 
 

@@ -143,17 +143,22 @@ def test_switching_a_mailbox_from_oauth_to_password_adopts_its_events(sync):
 
 
 @pytest.mark.parametrize(
-    "local_start, utc_hour",
-    [((2027, 3, 13, 9), 15), ((2027, 3, 14, 9), 14), ((2027, 11, 6, 9), 14), ((2027, 11, 7, 9), 15)],
+    "change, days, utc_hour",
+    # 09:00 in Chicago on the Saturday before and the Sunday of the next spring-forward and fall-back weekends.
+    [("spring", -1, 15), ("spring", 0, 14), ("fall", -1, 14), ("fall", 0, 15)],
 )
-def test_events_keep_the_wall_clock_time_across_dst_weekends(sync, local_start, utc_hour):
-    from datetime import UTC, datetime, timedelta
+def test_events_keep_the_wall_clock_time_across_dst_weekends(sync, change, days, utc_hour):
+    from datetime import UTC, datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
     from shiftdesk.scheduling.actions import do_create_shift
+    from tests.dst import next_dst_changes
 
     bob = sync.add_user(0)
-    start = datetime(*local_start, tzinfo=ZoneInfo("America/Chicago"))
+    chicago = ZoneInfo("America/Chicago")
+    spring, fall = next_dst_changes(chicago, datetime.now(chicago).date() + timedelta(days=2))
+    day = (spring if change == "spring" else fall) + timedelta(days=days)
+    start = datetime.combine(day, time(9), chicago)
     shift = do_create_shift(sync.schedule, position=sync.position, location="", start=start,
                             end=start + timedelta(hours=4), staff_needed=1, note="", by=sync.admin)  # fmt: skip
     sync.assign(shift, bob)
