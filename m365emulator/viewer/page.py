@@ -18,9 +18,9 @@ CSS = """
 body{font-family:Segoe UI,system-ui,sans-serif;margin:0;color:#242424;background:#faf9f8}
 header{padding:12px 20px;background:#0f6cbd;color:#fff}header h1{margin:0;font-size:20px}
 header a{color:#fff}nav{margin-top:6px}.cal{margin-right:10px;padding:2px 8px;border-radius:10px}
-.cal.on{background:#fff;color:#0f6cbd}.grid{display:grid;grid-template-columns:50px repeat(7,1fr);margin:10px 20px}
+.cal.on{background:#fff;color:#0f6cbd}.grid{display:grid;grid-template-columns:50px repeat(7,minmax(0,1fr));margin:10px 20px}
 .day{position:relative;border-left:1px solid #ddd;height:%(h)spx;background:repeating-linear-gradient(#fff 0,#fff %(hm)spx,#eee %(hm)spx,#eee %(hp)spx)}
-.hours div{height:%(hp)spx;font-size:11px;color:#666}.head{text-align:center;font-weight:600;padding:4px}
+.hours div{height:%(hp)spx;font-size:11px;color:#666}.head{text-align:center;font-weight:600;padding:4px;overflow-wrap:anywhere}
 .ev{position:absolute;left:2px;right:2px;border-radius:4px;padding:2px 4px;font-size:12px;overflow:hidden;
 color:#fff;text-decoration:none;border-left:4px solid rgba(0,0,0,.25)}.ev.free,.ev.tentative{color:#242424}
 .allday{font-size:12px;padding:2px 4px;margin:1px;border-radius:4px;background:#c7e0f4;display:block}

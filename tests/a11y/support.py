@@ -61,6 +61,26 @@ def sideways_overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+def sticking_out(page, limit: int = 3) -> str:
+    """The innermost elements whose right edge passes the viewport's, for a sideways-scrolling failure's
+    message: "td.cell[3] (right edge 335 px)"."""
+    return page.evaluate(
+        """(limit) => {
+        const width = window.innerWidth, out = [];
+        for (const el of document.body.querySelectorAll('*')) {
+            const right = el.getBoundingClientRect().right;
+            if (right <= width + 0.5) continue;
+            if ([...el.children].some(c => c.getBoundingClientRect().right > width + 0.5)) continue;
+            const cls = el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+            out.push(`${el.tagName.toLowerCase()}${cls} “${(el.textContent || '').trim().slice(0, 30)}” (right edge ${Math.round(right)} px)`);
+            if (out.length >= limit) break;
+        }
+        return out.join('; ');
+    }""",
+        limit,
+    )
+
+
 def note_problems(page, where: str, failures: list[str], viewport: dict | None = None) -> None:
     """What assert_accessible finds on the page and, at phone width, sideways scrolling, added to `failures`
     (a sweep reports every page's problems at once instead of stopping at the first)."""
@@ -69,7 +89,7 @@ def note_problems(page, where: str, failures: list[str], viewport: dict | None =
     except AssertionError as e:
         failures.append(str(e))
     if viewport == PHONE and (overflow := sideways_overflow(page)) > 0:
-        failures.append(f"{where} scrolls sideways at 375 px: {overflow} px too wide")
+        failures.append(f"{where} scrolls sideways at 375 px: {overflow} px too wide: {sticking_out(page)}")
 
 
 SMALL_TARGETS_JS = """(selector) => Array.from(document.querySelectorAll(selector))

@@ -7,13 +7,14 @@ buttons and monospace Value, and the sign-in page's initial focus."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 import msal
 import pytest
 from playwright.sync_api import expect
 
 from m365emulator.testing import STANDARD_REDIRECT, standard_world
-from tests.a11y.support import PHONE, note_problems
+from tests.a11y.support import PHONE, note_problems, sideways_overflow, sticking_out
 from tests.browser import oauth_support
 
 emulator_server = oauth_support.emulator_server
@@ -146,6 +147,20 @@ def test_sign_in_consent_and_outlook_viewer_pass_axe(emulator_server, world, bro
     ).to_be_visible()
     check(page, "Outlook viewer: calendar shared", failures)
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_outlook_viewer_fits_a_phone_in_every_week_of_a_year(emulator_server, world, browser_page):
+    """The viewer's day headings change with the week ("Wed 10 Mar" is wider than "Mon 07 Dec"); a March week
+    once scrolled 2 px sideways at 375 px, since a grid column would not shrink below its heading. Every week of
+    a year, at 375 px and at WCAG 1.4.10's 320 px."""
+    page = browser_page(PHONE)
+    first = date(2027, 1, 4)  # a Monday: 53 weeks hold every month name and every day of the month
+    for width in (375, 320):
+        page.set_viewport_size({**PHONE, "width": width})
+        for n in range(53):
+            week = first + timedelta(weeks=n)
+            page.goto(f"{emulator_server.base_url}/outlook/megan@contoso.onmicrosoft.com?week={week}")
+            assert sideways_overflow(page) == 0, f"week of {week} at {width} px: {sticking_out(page)}"
 
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.a11y.support import DESKTOP, PHONE, note_problems, sideways_overflow
+from tests.a11y.support import DESKTOP, PHONE, note_problems, sideways_overflow, sticking_out
 
 NARROWEST = {"width": 320, "height": 812}
 
@@ -80,7 +80,9 @@ def test_every_page_passes_axe_wcag_21_aa(demo, demo_login, live_server, role, v
             # WCAG 1.4.10 names 320 CSS px: the same page, narrowed, must still fit.
             page.set_viewport_size(NARROWEST)
             if (overflow := sideways_overflow(page)) > 0:
-                failures.append(f"{name} as {role} scrolls sideways at 320 px: {overflow} px too wide")
+                failures.append(
+                    f"{name} as {role} scrolls sideways at 320 px: {overflow} px too wide: {sticking_out(page)}"
+                )
             page.set_viewport_size(PHONE)
     assert not failures, "\n\n".join(failures)
 
