@@ -9,6 +9,7 @@ dependencies exist.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import os
@@ -130,6 +131,8 @@ def test_env() -> dict[str, str]:
 
 def cmd_test(args: argparse.Namespace) -> int:
     install(dev=True)
+    if args.dates:
+        return run_at_other_dates(args)
     if args.fast:
         return run_fast(args)
     ensure_chromium()
@@ -160,10 +163,81 @@ def cmd_test(args: argparse.Namespace) -> int:
     return worst
 
 
-def run_fast(args: argparse.Namespace) -> int:
-    env = test_env()
-    started = time.monotonic()
-    run(PY, "-m", "ruff", "check", *LINT_PATHS)
+def other_dates(today: dt.date) -> list[tuple[str, dt.datetime]]:
+    """The instants `test --dates` sets the clock to, on or after `today`, where a test that mixes up UTC, the
+    site's zone (America/Chicago) and the emulators' mailbox zones (Europe/Paris, Europe/London) or assumes a day
+    lasts 24 hours fails: the night a week ends (Sunday 23:40 UTC: Monday in Paris, Sunday afternoon in
+    Chicago), the Saturday before the next US spring-forward (07:30 UTC, 01:30 in Chicago: tomorrow has 23
+    hours) and New Year's Eve (23:40 UTC)."""
+    from zoneinfo import ZoneInfo
+
+    utc, chicago = dt.UTC, ZoneInfo("America/Chicago")
+    sunday = today + dt.timedelta(days=(6 - today.weekday()) % 7 or 7)
+    day = today + dt.timedelta(days=1)
+    while (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), chicago).astimezone(utc)
+           - dt.datetime.combine(day, dt.time(0), chicago).astimezone(utc)) >= dt.timedelta(hours=24):  # fmt: skip
+        day += dt.timedelta(days=1)
+    return [
+        ("a week's last night", dt.datetime.combine(sunday, dt.time(23, 40), utc)),
+        ("the eve of a spring-forward", dt.datetime.combine(day - dt.timedelta(days=1), dt.time(7, 30), utc)),
+        ("New Year's Eve", dt.datetime(today.year, 12, 31, 23, 40, tzinfo=utc)),
+    ]
+
+
+def ensure_faketime() -> str:
+    """libfaketime (Debian's `libfaketime`): sets the clock a process and its children see."""
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+    if found:
+        return str(found[0])
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit(
+            "libfaketime is missing: install Debian's `libfaketime` package (apt-get install libfaketime)"
+        )
+    log("installing libfaketime from Debian's packages")
+    run("apt-get", "update", "-qq")
+    run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "libfaketime",
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
+    return ensure_faketime()
+
+
+def run_at_other_dates(args: argparse.Namespace) -> int:
+    """The inner loop's tests again with the clock set to each of other_dates(): a test that passes only on
+    the day it is run is a bug (run so, the suite showed four tests with DST dates written out that would have
+    failed once past, and a whole-day time off taken for 24 hours). The clock starts at the instant given and
+    runs on; every process the tests start sees it too (FAKETIME_DONT_RESET). The monotonic clock is faked
+    along with the wall clock: with it left real, libfaketime makes Python's time.sleep fail (EINVAL)."""
+    library = ensure_faketime()
+    worst = 0
+    for name, instant in other_dates(dt.date.today()):
+        stamp = instant.strftime("%Y-%m-%d %H:%M:%S")
+        log(f"the inner loop's tests at {stamp} UTC ({name})")
+        env = {
+            **test_env(),
+            "LD_PRELOAD": library,
+            "FAKETIME": f"@{stamp}",
+            "FAKETIME_DONT_RESET": "1",
+            "TZ": "UTC",
+        }
+        # The clock must really be set, or this run would prove nothing: a child process reads it first.
+        seen = subprocess.run(
+            [PY, "-c", "import time; print(time.time())"], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        if abs(float(seen) - instant.timestamp()) > 60:
+            sys.exit(
+                f"libfaketime did not set the clock: a process saw {seen.strip()}, not {instant.timestamp()}"
+            )
+        pytest = (PY, "-m", "pytest", "-m", FAST_MARKERS, *fast_workers(), *args.pytest_args)
+        worst = max(worst, run(*pytest, env=env, check=False))
+    return worst
+
+
+def fast_workers() -> list[str]:
     cores = min(os.cpu_count() or 1, 4)
     # One test process more than there are cores: a test process runs its emulator in a thread, so it uses at
     # most one core, and about a fifth of its time it waits (on the emulator's injected latency, a Retry-After,
@@ -173,8 +247,14 @@ def run_fast(args: argparse.Namespace) -> int:
     # another has left when it runs dry, so none waits long at the end while another finishes a long file
     # (with loadfile a file is one unit: tests/security/test_no_500.py alone is ~20 s). The session fixtures
     # (the emulator, the test database) are per worker in either mode.
-    workers = ["-n", str(cores + 1), "--dist", "worksteal"] if cores > 1 else []
-    pytest = (PY, "-m", "pytest", "-q", "-m", FAST_MARKERS, *workers, *args.pytest_args)
+    return ["-n", str(cores + 1), "--dist", "worksteal"] if cores > 1 else []
+
+
+def run_fast(args: argparse.Namespace) -> int:
+    env = test_env()
+    started = time.monotonic()
+    run(PY, "-m", "ruff", "check", *LINT_PATHS)
+    pytest = (PY, "-m", "pytest", "-q", "-m", FAST_MARKERS, *fast_workers(), *args.pytest_args)
     code = run(*pytest, env=env, check=False)
     log(f"fast loop: {time.monotonic() - started:.0f} s (browser, slow and PostgreSQL-only tests left out)")
     return code
@@ -379,6 +459,12 @@ def main() -> int:
     )
     test.add_argument(
         "--fast", action="store_true", help="inner loop: no browser, slow or PostgreSQL-only tests"
+    )
+    test.add_argument(
+        "--dates",
+        action="store_true",
+        help="the inner loop's tests with the clock set to a week's last night, the eve of a DST change and "
+        "New Year's Eve (libfaketime)",
     )
     sub.add_parser("screenshots", help="regenerate the screenshots in docs/screenshots/")
     args, extra = parser.parse_known_args()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import os
 import re
@@ -104,9 +105,23 @@ def _expiration(ctx: Ctx, value: Any, operation: str) -> str:
     return tz.format_utc_stamp(when)
 
 
-def _verify(graph: Any) -> ssl.SSLContext | bool:
+def _verify(graph: Any) -> ssl.SSLContext:
+    """The TLS context for validation handshakes and deliveries: the notification CA bundle if one is set, else
+    the public CAs. One context per bundle (and per version of its file), not one per request: loading a bundle
+    takes ~20 ms of CPU, as long as the delivery itself."""
     ca = graph.settings.notification_ca_file or os.environ.get("M365EMULATOR_NOTIFICATION_CA")
-    return ssl.create_default_context(cafile=ca) if ca else True
+    if not ca:
+        return _context(None, 0)
+    try:
+        version = os.stat(ca).st_mtime_ns
+    except OSError:
+        version = 0  # loading it fails below, as it did before, and the handshake reports ValidationError
+    return _context(ca, version)
+
+
+@functools.lru_cache(maxsize=8)
+def _context(ca: str | None, version: int) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca) if ca else httpx.create_ssl_context()
 
 
 async def _handshake(graph: Any, url: str) -> None:

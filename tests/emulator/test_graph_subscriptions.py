@@ -180,3 +180,30 @@ def test_expiration_limits_and_renewal(megan, listener, emulator):
 )
 def test_bad_subscriptions_are_400(megan, listener, extra, code):
     assert_graph_error(subscribe(megan, listener, **extra), 400, code)
+
+
+def test_deliveries_share_one_tls_context_per_ca_bundle_until_its_file_changes(
+    tmp_path, emulator, monkeypatch
+):
+    """subscriptions._verify loads a bundle once (~20 ms of CPU each time, per handshake and per delivery
+    before), and again when the file is replaced."""
+    import os
+    import shutil
+    from types import SimpleNamespace
+
+    from m365emulator.graph import subscriptions
+
+    bundle = tmp_path / "ca.pem"
+    shutil.copy(emulator.ca_file, bundle)
+    graph = SimpleNamespace(settings=SimpleNamespace(notification_ca_file=str(bundle)))
+    first = subscriptions._verify(graph)
+    assert subscriptions._verify(graph) is first
+    stat = bundle.stat()
+    os.utime(bundle, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert subscriptions._verify(graph) is not first
+    monkeypatch.delenv("M365EMULATOR_NOTIFICATION_CA", raising=False)
+    public = subscriptions._verify(SimpleNamespace(settings=SimpleNamespace(notification_ca_file=None)))
+    assert public is subscriptions._verify(
+        SimpleNamespace(settings=SimpleNamespace(notification_ca_file=None))
+    )
+    assert public.cert_store_stats()["x509_ca"] > 1  # the public CAs, not the emulator's one
