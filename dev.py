@@ -211,7 +211,10 @@ def run_at_other_dates(args: argparse.Namespace) -> int:
     the day it is run is a bug (run so, the suite showed four tests with DST dates written out that would have
     failed once past, and a whole-day time off taken for 24 hours). The clock starts at the instant given and
     runs on; every process the tests start sees it too (FAKETIME_DONT_RESET). The monotonic clock is faked
-    along with the wall clock: with it left real, libfaketime makes Python's time.sleep fail (EINVAL)."""
+    along with the wall clock: with it left real, libfaketime makes Python's time.sleep fail (EINVAL).
+    libfaketime cannot time a wait on a lock (threading.Event.wait(0.5) returns only once the event is set;
+    sleep and select are fine): a test that needed one would hang, so each test here is stopped after 60 s
+    (pytest-timeout; the slowest of the inner loop takes ~5 s) and fails under its own name."""
     library = ensure_faketime()
     worst = 0
     for name, instant in other_dates(dt.date.today()):
@@ -232,7 +235,7 @@ def run_at_other_dates(args: argparse.Namespace) -> int:
             sys.exit(
                 f"libfaketime did not set the clock: a process saw {seen.strip()}, not {instant.timestamp()}"
             )
-        pytest = (PY, "-m", "pytest", "-m", FAST_MARKERS, *fast_workers(), *args.pytest_args)
+        pytest = (PY, "-m", "pytest", "-m", FAST_MARKERS, "--timeout=60", *fast_workers(), *args.pytest_args)
         worst = max(worst, run(*pytest, env=env, check=False))
     return worst
 
