@@ -93,15 +93,17 @@ def ensure_chromium() -> None:
     chromium = os.environ.get("SHIFTDESK_CHROMIUM", "/usr/bin/chromium")
     if Path(chromium).exists():
         return
+    apt_install("chromium", f"Chromium is missing at {chromium}")
+
+
+def apt_install(package: str, missing: str) -> None:
+    """Install one of Debian's packages, quietly (test tools the machine may lack: Chromium, libfaketime), or
+    stop saying what is `missing` and how to install it where this process cannot (not root, no apt-get)."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit(
-            f"Chromium is missing at {chromium}: install Debian's `chromium` package (apt-get install chromium)"
-        )
-    log("installing Chromium from Debian's packages")
+        sys.exit(f"{missing}: install Debian's `{package}` package (apt-get install {package})")
+    log(f"installing {package} from Debian's packages")
     run("apt-get", "update", "-qq")
-    run(
-        "apt-get", "install", "-y", "-qq", "chromium", env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    )
+    run("apt-get", "install", "-y", "-qq", package, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
 def cmd_screenshots(args: argparse.Namespace) -> int:
@@ -171,39 +173,33 @@ def other_dates(today: dt.date) -> list[tuple[str, dt.datetime]]:
     hours) and New Year's Eve (23:40 UTC)."""
     from zoneinfo import ZoneInfo
 
-    utc, chicago = dt.UTC, ZoneInfo("America/Chicago")
+    from tests.dst import next_dst_changes  # standard library only: usable before the venv exists
+
+    utc = dt.UTC
     sunday = today + dt.timedelta(days=(6 - today.weekday()) % 7 or 7)
-    day = today + dt.timedelta(days=1)
-    while (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), chicago).astimezone(utc)
-           - dt.datetime.combine(day, dt.time(0), chicago).astimezone(utc)) >= dt.timedelta(hours=24):  # fmt: skip
-        day += dt.timedelta(days=1)
+    spring, _fall = next_dst_changes(ZoneInfo("America/Chicago"), today)
     return [
         ("a week's last night", dt.datetime.combine(sunday, dt.time(23, 40), utc)),
-        ("the eve of a spring-forward", dt.datetime.combine(day - dt.timedelta(days=1), dt.time(7, 30), utc)),
+        (
+            "the eve of a spring-forward",
+            dt.datetime.combine(spring - dt.timedelta(days=1), dt.time(7, 30), utc),
+        ),
         ("New Year's Eve", dt.datetime(today.year, 12, 31, 23, 40, tzinfo=utc)),
     ]
 
 
 def ensure_faketime() -> str:
     """libfaketime (Debian's `libfaketime`): sets the clock a process and its children see."""
-    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
-    if found:
-        return str(found[0])
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit(
-            "libfaketime is missing: install Debian's `libfaketime` package (apt-get install libfaketime)"
-        )
-    log("installing libfaketime from Debian's packages")
-    run("apt-get", "update", "-qq")
-    run(
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "libfaketime",
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-    )
-    return ensure_faketime()
+
+    def find() -> list[Path]:
+        return sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+
+    if not find():
+        apt_install("libfaketime", "libfaketime is missing")
+    found = find()
+    if not found:
+        sys.exit("libfaketime was installed but libfaketimeMT.so.1 is not under /usr/lib/*/faketime/")
+    return str(found[0])
 
 
 def run_at_other_dates(args: argparse.Namespace) -> int:
